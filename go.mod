@@ -7,8 +7,9 @@ tool (
 	github.com/magefile/mage
 )
 
+require github.com/magefile/mage v1.17.2
+
 require (
 	github.com/cilium/ebpf v0.22.0 // indirect
-	github.com/magefile/mage v1.17.2 // indirect
 	golang.org/x/sys v0.43.0 // indirect
 )

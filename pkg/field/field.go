@@ -5,6 +5,8 @@
 // attribute lists all derive from this table.
 package field
 
+//go:generate go run ./internal/fielddoc -o ../../docs/fields.md
+
 import (
 	"slices"
 	"strings"
@@ -192,7 +194,7 @@ func Closest(name string) string {
 			best, bestDist = f.Name, d
 		}
 	}
-	limit := max(2, len(name)/3)
+	limit := max(1, len(name)/3)
 	if bestDist > limit {
 		return ""
 	}

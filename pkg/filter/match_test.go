@@ -75,3 +75,14 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+func BenchmarkMatch(b *testing.B) {
+	m, err := MustParse(`namespace="shop" comm="bash" comm="grep" cmdline=~"grep.*" uid!="1"`).Matcher()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Match(&grep)
+	}
+}

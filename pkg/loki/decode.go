@@ -10,12 +10,95 @@ import (
 	"strings"
 )
 
+// Decoding has two paths. The fast one (fastdecode.go) reads Loki's own
+// shapes in a single pass. The slow one, below, is built on encoding/json
+// through mirror types that never call the fast path, so that each path can
+// be checked against the other; it handles everything else and produces the
+// errors.
+
+// UnmarshalJSON decodes a query answer.
+func (r *QueryResponse) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	if fast, ok := fastQueryResponse(b); ok {
+		*r = fast
+		return nil
+	}
+	return r.unmarshalSlow(b)
+}
+
+// slowQueryResponse mirrors QueryResponse for the slow path.
+type slowQueryResponse struct {
+	Status   string        `json:"status"`
+	Warnings []string      `json:"warnings"`
+	Data     slowQueryData `json:"data"`
+}
+
+type slowQueryData QueryData
+
+func (d *slowQueryData) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	return (*QueryData)(d).unmarshalSlow(b)
+}
+
+// unmarshalSlow decodes with encoding/json. On error, the fields decoded
+// before the failure (status, typically) are kept.
+func (r *QueryResponse) unmarshalSlow(b []byte) error {
+	var wire slowQueryResponse
+	err := json.Unmarshal(b, &wire)
+	*r = QueryResponse{Status: wire.Status, Warnings: wire.Warnings, Data: QueryData(wire.Data)}
+	return err
+}
+
 // UnmarshalJSON decodes Loki's "data" object, decoding "result" according
 // to "resultType". An unknown or missing resultType is an error.
 func (d *QueryData) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
+	if fast, ok := fastQueryData(b); ok {
+		*d = fast
+		return nil
+	}
+	return d.unmarshalSlow(b)
+}
+
+// Mirror types of the slow path.
+type (
+	slowStream struct {
+		Labels  map[string]string `json:"stream"`
+		Entries []slowEntry       `json:"values"`
+	}
+	slowEntry  Entry
+	slowSeries struct {
+		Metric map[string]string `json:"metric"`
+		Values []slowPoint       `json:"values"`
+	}
+	slowSample struct {
+		Metric map[string]string `json:"metric"`
+		Value  slowPoint         `json:"value"`
+	}
+	slowPoint Point
+)
+
+func (e *slowEntry) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	return (*Entry)(e).unmarshalSlow(b)
+}
+
+func (p *slowPoint) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	return (*Point)(p).unmarshalSlow(b)
+}
+
+func (d *QueryData) unmarshalSlow(b []byte) error {
 	var wire struct {
 		ResultType    ResultType      `json:"resultType"`
 		EncodingFlags []string        `json:"encodingFlags"`
@@ -30,31 +113,81 @@ func (d *QueryData) UnmarshalJSON(b []byte) error {
 		EncodingFlags: wire.EncodingFlags,
 		Stats:         wire.Stats,
 	}
-	var target any
 	switch wire.ResultType {
-	case ResultTypeStreams:
-		target = &out.Streams
-	case ResultTypeMatrix:
-		target = &out.Matrix
-	case ResultTypeVector:
-		target = &out.Vector
-	case ResultTypeScalar:
-		if !isNull(wire.Result) {
-			out.Scalar = new(Point)
-			target = out.Scalar
-		}
+	case ResultTypeStreams, ResultTypeMatrix, ResultTypeVector, ResultTypeScalar:
 	case "":
 		return errors.New("decode query data: missing resultType")
 	default:
 		return fmt.Errorf("decode query data: unknown resultType %q", wire.ResultType)
 	}
-	if target != nil && !isNull(wire.Result) {
-		if err := json.Unmarshal(wire.Result, target); err != nil {
+	if !isNull(wire.Result) {
+		if err := out.unmarshalSlowResult(wire.Result); err != nil {
 			return fmt.Errorf("decode %s result: %w", wire.ResultType, err)
 		}
 	}
 	*d = out
 	return nil
+}
+
+func (d *QueryData) unmarshalSlowResult(raw json.RawMessage) error {
+	switch d.ResultType {
+	case ResultTypeStreams:
+		var streams []slowStream
+		if err := json.Unmarshal(raw, &streams); err != nil {
+			return err
+		}
+		d.Streams = make([]Stream, len(streams))
+		for i, s := range streams {
+			d.Streams[i] = Stream{Labels: s.Labels, Entries: entriesOf(s.Entries)}
+		}
+	case ResultTypeMatrix:
+		var matrix []slowSeries
+		if err := json.Unmarshal(raw, &matrix); err != nil {
+			return err
+		}
+		d.Matrix = make([]Series, len(matrix))
+		for i, s := range matrix {
+			d.Matrix[i] = Series{Metric: s.Metric, Values: pointsOf(s.Values)}
+		}
+	case ResultTypeVector:
+		var vector []slowSample
+		if err := json.Unmarshal(raw, &vector); err != nil {
+			return err
+		}
+		d.Vector = make([]Sample, len(vector))
+		for i, s := range vector {
+			d.Vector[i] = Sample{Metric: s.Metric, Value: Point(s.Value)}
+		}
+	case ResultTypeScalar:
+		var p slowPoint
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return err
+		}
+		d.Scalar = (*Point)(&p)
+	}
+	return nil
+}
+
+func entriesOf(in []slowEntry) []Entry {
+	if in == nil {
+		return nil
+	}
+	out := make([]Entry, len(in))
+	for i, e := range in {
+		out[i] = Entry(e)
+	}
+	return out
+}
+
+func pointsOf(in []slowPoint) []Point {
+	if in == nil {
+		return nil
+	}
+	out := make([]Point, len(in))
+	for i, p := range in {
+		out[i] = Point(p)
+	}
+	return out
 }
 
 // UnmarshalJSON decodes [ts, line] or [ts, line, {"structuredMetadata":
@@ -63,6 +196,14 @@ func (e *Entry) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
+	if fast, ok := fastEntry(b); ok {
+		*e = fast
+		return nil
+	}
+	return e.unmarshalSlow(b)
+}
+
+func (e *Entry) unmarshalSlow(b []byte) error {
 	var parts []json.RawMessage
 	if err := json.Unmarshal(b, &parts); err != nil {
 		return fmt.Errorf("decode entry: %w", err)
@@ -103,6 +244,14 @@ func (p *Point) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
+	if fast, ok := fastPoint(b); ok {
+		*p = fast
+		return nil
+	}
+	return p.unmarshalSlow(b)
+}
+
+func (p *Point) unmarshalSlow(b []byte) error {
 	var parts []json.RawMessage
 	if err := json.Unmarshal(b, &parts); err != nil {
 		return fmt.Errorf("decode point: %w", err)

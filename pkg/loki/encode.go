@@ -2,7 +2,6 @@ package loki
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -192,8 +191,14 @@ func appendMillisAsSeconds(buf []byte, ms int64) []byte {
 // appendLabels writes a label map as a JSON object with sorted keys (the
 // order Loki uses); a nil map is written as {}.
 func appendLabels(buf []byte, m map[string]string) []byte {
+	var small [32]string
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
 	buf = append(buf, '{')
-	for i, k := range slices.Sorted(maps.Keys(m)) {
+	for i, k := range keys {
 		if i > 0 {
 			buf = append(buf, ',')
 		}

@@ -158,7 +158,10 @@ test('queryFromFileText drops exactly one trailing newline', () => {
 
 test('caretBlock points under the error, across lines and tabs', () => {
   assert.equal(caretBlock('{job="a" | json', 9, ''), '{job="a" | json\n         ^');
-  assert.equal(caretBlock('{a="b"}\n\t| json |', 16, ''), '{a="b"}\n\t| json |\n\t        ^');
+  const ml = '{a="b"}\n\t| json |';
+  assert.equal(caretBlock(ml, ml.length, ''), '{a="b"}\n\t| json |\n\t        ^');
+  assert.equal(caretBlock(ml, ml.length - 1, ''), '{a="b"}\n\t| json |\n\t       ^');
+  assert.equal(firstError(ml).offset, ml.length);
   // offsets count UTF-16 units; the caret counts code points
   const q = '{a="😀"} | x=';
   assert.equal(caretBlock(q, q.length, ''), `${q}\n${' '.repeat(Array.from(q).length)}^`);

@@ -1,0 +1,142 @@
+//go:build mage
+
+// Activity Audit's build: `go tool mage -l` lists the targets.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/magefile/mage/mg"
+	"github.com/magefile/mage/sh"
+)
+
+// Default is what `go tool mage` runs.
+var Default = Build
+
+// Generate regenerates the committed generated code and docs from their sources.
+func Generate() error {
+	return sh.RunV("go", "generate", "./...")
+}
+
+// generatedFiles are the files `mage generate` writes.
+func generatedFiles() ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(path, "_gen.go") || path == filepath.Join("docs", "fields.md") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	return files, err
+}
+
+// CheckGenerated fails when generated files are not what `mage generate` writes.
+func CheckGenerated() error {
+	files, err := generatedFiles()
+	if err != nil {
+		return fmt.Errorf("list generated files: %w", err)
+	}
+	before := map[string][]byte{}
+	for _, f := range files {
+		if before[f], err = os.ReadFile(f); err != nil {
+			return fmt.Errorf("read generated file: %w", err)
+		}
+	}
+	if err := Generate(); err != nil {
+		return err
+	}
+	var stale []string
+	for _, f := range files {
+		after, err := os.ReadFile(f)
+		if err != nil || !bytes.Equal(after, before[f]) {
+			stale = append(stale, f)
+		}
+	}
+	if len(stale) > 0 {
+		return fmt.Errorf("generated files were out of date (now regenerated; commit them): %s", strings.Join(stale, ", "))
+	}
+	return nil
+}
+
+// Build builds the collector into bin/.
+func Build() error {
+	return sh.RunV("go", "build", "-o", "bin/collector", "./collector")
+}
+
+// Vet runs go vet and checks formatting.
+func Vet() error {
+	if err := sh.RunV("go", "vet", "./..."); err != nil {
+		return err
+	}
+	out, err := sh.Output("gofmt", "-l", ".")
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		return fmt.Errorf("gofmt would change:\n%s", out)
+	}
+	return nil
+}
+
+// Test runs every check and test: generated code, vet, the Go tests (race
+// detector on) and the LogQL grammar check.
+func Test() {
+	mg.SerialDeps(CheckGenerated, Vet, GoTest, LogQLGrammar)
+}
+
+// GoTest runs the Go tests with the race detector.
+func GoTest() error {
+	return sh.RunV("go", "test", "-race", "-count=1", "./...")
+}
+
+// LogQLGrammar parses every golden LogQL query, and the queries recorded from
+// the real Loki, with Grafana's own LogQL grammar (@grafana/lezer-logql).
+func LogQLGrammar() error {
+	dir := filepath.Join("tools", "logqlcheck")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
+		if err := sh.RunV("npm", "ci", "--prefix", dir, "--no-audit", "--no-fund"); err != nil {
+			return err
+		}
+	}
+	if err := sh.RunV("npm", "test", "--prefix", dir); err != nil {
+		return err
+	}
+	return sh.RunV("node", filepath.Join(dir, "check.mjs"), filepath.Join("pkg", "logql", "testdata", "golden"),
+		"--cases", filepath.Join("testdata", "loki", "cases.json"))
+}
+
+// Fuzz runs every fuzz target for FUZZTIME (default 60s) each.
+func Fuzz() error {
+	fuzztime := os.Getenv("FUZZTIME")
+	if fuzztime == "" {
+		fuzztime = "60s"
+	}
+	targets := []struct{ pkg, name string }{
+		{"./pkg/filter", "FuzzParse"},
+		{"./pkg/logql", "FuzzValueNeverChangesShape"},
+		{"./pkg/record", "FuzzDecode"},
+		{"./pkg/record", "FuzzStringField"},
+		{"./pkg/loki", "FuzzDecodeQueryResponse"},
+	}
+	for _, t := range targets {
+		if err := sh.RunV("go", "test", t.pkg, "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", fuzztime); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Bench runs the Go benchmarks.
+func Bench() error {
+	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "./pkg/...")
+}
