@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"github.com/activityaudit/activityaudit/pkg/jsonscan"
 	"strconv"
 	"strings"
 )
@@ -79,8 +80,9 @@ func Decode(ts int64, labels, metadata map[string]string, line string) (Record, 
 
 // decodeBody sets the body fields from a JSON line.
 func (r *Record) decodeBody(line string) error {
-	sc := scanner{s: line}
-	if err := sc.object(r.setBody); err != nil {
+	var sc jsonscan.Scanner
+	sc.Reset(line)
+	if err := sc.Object(r.setBody); err != nil {
 		return fmt.Errorf("decode record body: %w", err)
 	}
 	return nil

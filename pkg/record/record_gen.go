@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/activityaudit/activityaudit/pkg/field"
+	"github.com/activityaudit/activityaudit/pkg/jsonscan"
 )
 
 // Record is one activity: a command, a connection or a kube exec request.
@@ -315,151 +316,151 @@ func (r *Record) appendBody(b []byte) []byte {
 	b = append(b, '{')
 	first := true
 	if r.HostMAC != "" {
-		b = appendKey(b, &first, "host_mac")
-		b = appendJSONString(b, r.HostMAC)
+		b = jsonscan.AppendKey(b, &first, "host_mac")
+		b = jsonscan.AppendString(b, r.HostMAC)
 	}
 	if r.WorkloadKind != "" {
-		b = appendKey(b, &first, "workload_kind")
-		b = appendJSONString(b, r.WorkloadKind)
+		b = jsonscan.AppendKey(b, &first, "workload_kind")
+		b = jsonscan.AppendString(b, r.WorkloadKind)
 	}
 	if r.Image != "" {
-		b = appendKey(b, &first, "image")
-		b = appendJSONString(b, r.Image)
+		b = jsonscan.AppendKey(b, &first, "image")
+		b = jsonscan.AppendString(b, r.Image)
 	}
 	if r.Comm != "" {
-		b = appendKey(b, &first, "comm")
-		b = appendJSONString(b, r.Comm)
+		b = jsonscan.AppendKey(b, &first, "comm")
+		b = jsonscan.AppendString(b, r.Comm)
 	}
 	if r.Exe != "" {
-		b = appendKey(b, &first, "exe")
-		b = appendJSONString(b, r.Exe)
+		b = jsonscan.AppendKey(b, &first, "exe")
+		b = jsonscan.AppendString(b, r.Exe)
 	}
 	if r.Cmdline != "" {
-		b = appendKey(b, &first, "cmdline")
-		b = appendJSONString(b, r.Cmdline)
+		b = jsonscan.AppendKey(b, &first, "cmdline")
+		b = jsonscan.AppendString(b, r.Cmdline)
 	}
 	if r.Cwd != "" {
-		b = appendKey(b, &first, "cwd")
-		b = appendJSONString(b, r.Cwd)
+		b = jsonscan.AppendKey(b, &first, "cwd")
+		b = jsonscan.AppendString(b, r.Cwd)
 	}
 	if r.present(idxPID, r.PID != 0) {
-		b = appendKey(b, &first, "pid")
+		b = jsonscan.AppendKey(b, &first, "pid")
 		b = strconv.AppendUint(b, r.PID, 10)
 	}
 	if r.present(idxPPID, r.PPID != 0) {
-		b = appendKey(b, &first, "ppid")
+		b = jsonscan.AppendKey(b, &first, "ppid")
 		b = strconv.AppendUint(b, r.PPID, 10)
 	}
 	if r.present(idxUID, r.UID != 0) {
-		b = appendKey(b, &first, "uid")
+		b = jsonscan.AppendKey(b, &first, "uid")
 		b = strconv.AppendUint(b, r.UID, 10)
 	}
 	if r.present(idxGID, r.GID != 0) {
-		b = appendKey(b, &first, "gid")
+		b = jsonscan.AppendKey(b, &first, "gid")
 		b = strconv.AppendUint(b, r.GID, 10)
 	}
 	if r.User != "" {
-		b = appendKey(b, &first, "user")
-		b = appendJSONString(b, r.User)
+		b = jsonscan.AppendKey(b, &first, "user")
+		b = jsonscan.AppendString(b, r.User)
 	}
 	if r.present(idxLoginUID, r.LoginUID != 0) {
-		b = appendKey(b, &first, "login_uid")
+		b = jsonscan.AppendKey(b, &first, "login_uid")
 		b = strconv.AppendUint(b, r.LoginUID, 10)
 	}
 	if r.TTY != "" {
-		b = appendKey(b, &first, "tty")
-		b = appendJSONString(b, r.TTY)
+		b = jsonscan.AppendKey(b, &first, "tty")
+		b = jsonscan.AppendString(b, r.TTY)
 	}
 	if r.present(idxShellID, r.ShellID != 0) {
-		b = appendKey(b, &first, "shell_id")
+		b = jsonscan.AppendKey(b, &first, "shell_id")
 		b = strconv.AppendUint(b, r.ShellID, 10)
 	}
 	if r.present(idxShellDistance, r.ShellDistance != 0) {
-		b = appendKey(b, &first, "shell_distance")
+		b = jsonscan.AppendKey(b, &first, "shell_distance")
 		b = strconv.AppendUint(b, r.ShellDistance, 10)
 	}
 	if r.ParentExecID != "" {
-		b = appendKey(b, &first, "parent_exec_id")
-		b = appendJSONString(b, r.ParentExecID)
+		b = jsonscan.AppendKey(b, &first, "parent_exec_id")
+		b = jsonscan.AppendString(b, r.ParentExecID)
 	}
 	if r.SessionEntry {
-		b = appendKey(b, &first, "session_entry")
+		b = jsonscan.AppendKey(b, &first, "session_entry")
 		b = append(b, "true"...)
 	}
 	if r.Probe {
-		b = appendKey(b, &first, "probe")
+		b = jsonscan.AppendKey(b, &first, "probe")
 		b = append(b, "true"...)
 	}
 	if r.Direction != "" {
-		b = appendKey(b, &first, "direction")
-		b = appendJSONString(b, r.Direction)
+		b = jsonscan.AppendKey(b, &first, "direction")
+		b = jsonscan.AppendString(b, r.Direction)
 	}
 	if r.L4Proto != "" {
-		b = appendKey(b, &first, "l4proto")
-		b = appendJSONString(b, r.L4Proto)
+		b = jsonscan.AppendKey(b, &first, "l4proto")
+		b = jsonscan.AppendString(b, r.L4Proto)
 	}
 	if r.ClientIP != "" {
-		b = appendKey(b, &first, "client_ip")
-		b = appendJSONString(b, r.ClientIP)
+		b = jsonscan.AppendKey(b, &first, "client_ip")
+		b = jsonscan.AppendString(b, r.ClientIP)
 	}
 	if r.present(idxClientPort, r.ClientPort != 0) {
-		b = appendKey(b, &first, "client_port")
+		b = jsonscan.AppendKey(b, &first, "client_port")
 		b = strconv.AppendUint(b, r.ClientPort, 10)
 	}
 	if r.ServerIP != "" {
-		b = appendKey(b, &first, "server_ip")
-		b = appendJSONString(b, r.ServerIP)
+		b = jsonscan.AppendKey(b, &first, "server_ip")
+		b = jsonscan.AppendString(b, r.ServerIP)
 	}
 	if r.present(idxServerPort, r.ServerPort != 0) {
-		b = appendKey(b, &first, "server_port")
+		b = jsonscan.AppendKey(b, &first, "server_port")
 		b = strconv.AppendUint(b, r.ServerPort, 10)
 	}
 	if r.Resource != "" {
-		b = appendKey(b, &first, "resource")
-		b = appendJSONString(b, r.Resource)
+		b = jsonscan.AppendKey(b, &first, "resource")
+		b = jsonscan.AppendString(b, r.Resource)
 	}
 	if r.Name != "" {
-		b = appendKey(b, &first, "name")
-		b = appendJSONString(b, r.Name)
+		b = jsonscan.AppendKey(b, &first, "name")
+		b = jsonscan.AppendString(b, r.Name)
 	}
 	if r.Subresource != "" {
-		b = appendKey(b, &first, "subresource")
-		b = appendJSONString(b, r.Subresource)
+		b = jsonscan.AppendKey(b, &first, "subresource")
+		b = jsonscan.AppendString(b, r.Subresource)
 	}
 	if r.Command != "" {
-		b = appendKey(b, &first, "command")
-		b = appendJSONString(b, r.Command)
+		b = jsonscan.AppendKey(b, &first, "command")
+		b = jsonscan.AppendString(b, r.Command)
 	}
 	if r.K8sUser != "" {
-		b = appendKey(b, &first, "k8s_user")
-		b = appendJSONString(b, r.K8sUser)
+		b = jsonscan.AppendKey(b, &first, "k8s_user")
+		b = jsonscan.AppendString(b, r.K8sUser)
 	}
 	if r.K8sGroups != "" {
-		b = appendKey(b, &first, "k8s_groups")
-		b = appendJSONString(b, r.K8sGroups)
+		b = jsonscan.AppendKey(b, &first, "k8s_groups")
+		b = jsonscan.AppendString(b, r.K8sGroups)
 	}
 	if r.UserAgent != "" {
-		b = appendKey(b, &first, "user_agent")
-		b = appendJSONString(b, r.UserAgent)
+		b = jsonscan.AppendKey(b, &first, "user_agent")
+		b = jsonscan.AppendString(b, r.UserAgent)
 	}
 	if r.SourceAddresses != "" {
-		b = appendKey(b, &first, "source_addresses")
-		b = appendJSONString(b, r.SourceAddresses)
+		b = jsonscan.AppendKey(b, &first, "source_addresses")
+		b = jsonscan.AppendString(b, r.SourceAddresses)
 	}
 	if r.AuditID != "" {
-		b = appendKey(b, &first, "audit_id")
-		b = appendJSONString(b, r.AuditID)
+		b = jsonscan.AppendKey(b, &first, "audit_id")
+		b = jsonscan.AppendString(b, r.AuditID)
 	}
 	if r.present(idxResponseCode, r.ResponseCode != 0) {
-		b = appendKey(b, &first, "response_code")
+		b = jsonscan.AppendKey(b, &first, "response_code")
 		b = strconv.AppendUint(b, r.ResponseCode, 10)
 	}
 	if r.ExecStdin {
-		b = appendKey(b, &first, "exec_stdin")
+		b = jsonscan.AppendKey(b, &first, "exec_stdin")
 		b = append(b, "true"...)
 	}
 	if r.ExecTTY {
-		b = appendKey(b, &first, "exec_tty")
+		b = jsonscan.AppendKey(b, &first, "exec_tty")
 		b = append(b, "true"...)
 	}
 	return append(b, '}')
@@ -536,154 +537,154 @@ func (r *Record) setLabel(name, value string) {
 
 // setBody sets a body field from a decoded JSON value. Unknown keys are
 // ignored, so older readers accept newer records.
-func (r *Record) setBody(key string, v jsonValue) error {
+func (r *Record) setBody(key string, v jsonscan.Value) error {
 	switch key {
 	case "host_mac":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.HostMAC = s
 		return err
 	case "workload_kind":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.WorkloadKind = s
 		return err
 	case "image":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.Image = s
 		return err
 	case "comm":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.Comm = s
 		return err
 	case "exe":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.Exe = s
 		return err
 	case "cmdline":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.Cmdline = s
 		return err
 	case "cwd":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.Cwd = s
 		return err
 	case "pid":
-		u, err := v.uint(key)
+		u, err := v.Uint(key)
 		r.PID = u
 		return err
 	case "ppid":
-		u, err := v.uint(key)
+		u, err := v.Uint(key)
 		r.PPID = u
 		return err
 	case "uid":
-		u, err := v.uint(key)
+		u, err := v.Uint(key)
 		r.UID = u
 		return err
 	case "gid":
-		u, err := v.uint(key)
+		u, err := v.Uint(key)
 		r.GID = u
 		return err
 	case "user":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.User = s
 		return err
 	case "login_uid":
-		u, err := v.uint(key)
+		u, err := v.Uint(key)
 		r.LoginUID = u
 		return err
 	case "tty":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.TTY = s
 		return err
 	case "shell_id":
-		u, err := v.uint(key)
+		u, err := v.Uint(key)
 		r.ShellID = u
 		return err
 	case "shell_distance":
-		u, err := v.uint(key)
+		u, err := v.Uint(key)
 		r.ShellDistance = u
 		return err
 	case "parent_exec_id":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.ParentExecID = s
 		return err
 	case "session_entry":
-		t, err := v.bool(key)
+		t, err := v.Boolean(key)
 		r.SessionEntry = t
 		return err
 	case "probe":
-		t, err := v.bool(key)
+		t, err := v.Boolean(key)
 		r.Probe = t
 		return err
 	case "direction":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.Direction = s
 		return err
 	case "l4proto":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.L4Proto = s
 		return err
 	case "client_ip":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.ClientIP = s
 		return err
 	case "client_port":
-		u, err := v.uint(key)
+		u, err := v.Uint(key)
 		r.ClientPort = u
 		return err
 	case "server_ip":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.ServerIP = s
 		return err
 	case "server_port":
-		u, err := v.uint(key)
+		u, err := v.Uint(key)
 		r.ServerPort = u
 		return err
 	case "resource":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.Resource = s
 		return err
 	case "name":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.Name = s
 		return err
 	case "subresource":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.Subresource = s
 		return err
 	case "command":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.Command = s
 		return err
 	case "k8s_user":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.K8sUser = s
 		return err
 	case "k8s_groups":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.K8sGroups = s
 		return err
 	case "user_agent":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.UserAgent = s
 		return err
 	case "source_addresses":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.SourceAddresses = s
 		return err
 	case "audit_id":
-		s, err := v.str(key)
+		s, err := v.Str(key)
 		r.AuditID = s
 		return err
 	case "response_code":
-		u, err := v.uint(key)
+		u, err := v.Uint(key)
 		r.ResponseCode = u
 		return err
 	case "exec_stdin":
-		t, err := v.bool(key)
+		t, err := v.Boolean(key)
 		r.ExecStdin = t
 		return err
 	case "exec_tty":
-		t, err := v.bool(key)
+		t, err := v.Boolean(key)
 		r.ExecTTY = t
 		return err
 	}

@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/json"
+	"github.com/activityaudit/activityaudit/pkg/jsonscan"
 	"reflect"
 	"strings"
 	"testing"
@@ -207,7 +208,7 @@ func TestTextAsLokiSeesIt(t *testing.T) {
 
 func TestJSONStringMatchesEncodingJSON(t *testing.T) {
 	for _, s := range []string{"", "plain", "quote\" back\\slash", "\x00\x01\x1f\x7f", "tab\tnl\ncr\r", "é日本🙂", "\u2028\u2029", "bad\xffutf8\xc3", "<html>&"} {
-		got := string(appendJSONString(nil, s))
+		got := string(jsonscan.AppendString(nil, s))
 		var back string
 		if err := json.Unmarshal([]byte(got), &back); err != nil {
 			t.Errorf("%q encodes to invalid JSON %s: %v", s, got, err)
@@ -220,8 +221,9 @@ func TestJSONStringMatchesEncodingJSON(t *testing.T) {
 		if back != want {
 			t.Errorf("%q round-trips to %q, want %q", s, back, want)
 		}
-		sc := scanner{s: got}
-		mine, err := sc.string()
+		var sc jsonscan.Scanner
+		sc.Reset(got)
+		mine, err := sc.String()
 		if err != nil || mine != back {
 			t.Errorf("scanner reads %s as %q, %v; encoding/json reads %q", got, mine, err, back)
 		}

@@ -74,6 +74,7 @@ func generate() ([]byte, error) {
 	p(`	"strconv"`)
 	p("")
 	p(`	"github.com/activityaudit/activityaudit/pkg/field"`)
+	p(`	"github.com/activityaudit/activityaudit/pkg/jsonscan"`)
 	p(`)`)
 	p("")
 	p("// Record is one activity: a command, a connection or a kube exec request.")
@@ -145,17 +146,17 @@ func generate() ([]byte, error) {
 		switch f.Type {
 		case field.String:
 			p("	if r.%s != \"\" {", n)
-			p("		b = appendKey(b, &first, %q)", f.Name)
-			p("		b = appendJSONString(b, r.%s)", n)
+			p("		b = jsonscan.AppendKey(b, &first, %q)", f.Name)
+			p("		b = jsonscan.AppendString(b, r.%s)", n)
 			p("	}")
 		case field.Uint:
 			p("	if r.present(idx%s, r.%s != 0) {", n, n)
-			p("		b = appendKey(b, &first, %q)", f.Name)
+			p("		b = jsonscan.AppendKey(b, &first, %q)", f.Name)
 			p("		b = strconv.AppendUint(b, r.%s, 10)", n)
 			p("	}")
 		case field.Bool:
 			p("	if r.%s {", n)
-			p("		b = appendKey(b, &first, %q)", f.Name)
+			p("		b = jsonscan.AppendKey(b, &first, %q)", f.Name)
 			p("		b = append(b, \"true\"...)")
 			p("	}")
 		}
@@ -229,7 +230,7 @@ func generate() ([]byte, error) {
 	// Setter from a JSON body value.
 	p("// setBody sets a body field from a decoded JSON value. Unknown keys are")
 	p("// ignored, so older readers accept newer records.")
-	p("func (r *Record) setBody(key string, v jsonValue) error {")
+	p("func (r *Record) setBody(key string, v jsonscan.Value) error {")
 	p("	switch key {")
 	for _, f := range field.All() {
 		if f.Role != field.Body {
@@ -239,15 +240,15 @@ func generate() ([]byte, error) {
 		p("	case %q:", f.Name)
 		switch f.Type {
 		case field.String:
-			p("		s, err := v.str(key)")
+			p("		s, err := v.Str(key)")
 			p("		r.%s = s", n)
 			p("		return err")
 		case field.Uint:
-			p("		u, err := v.uint(key)")
+			p("		u, err := v.Uint(key)")
 			p("		r.%s = u", n)
 			p("		return err")
 		case field.Bool:
-			p("		t, err := v.bool(key)")
+			p("		t, err := v.Boolean(key)")
 			p("		r.%s = t", n)
 			p("		return err")
 		}

@@ -1,4 +1,7 @@
-package record
+// Package jsonscan reads and writes the flat JSON objects Activity Audit
+// keeps as Loki line bodies, by hand: it is the hot path of shipping and of
+// every query, and encoding/json costs several microseconds a record.
+package jsonscan
 
 import (
 	"errors"
@@ -8,13 +11,10 @@ import (
 	"unicode/utf8"
 )
 
-// The body is a flat JSON object of strings, unsigned numbers and booleans.
-// It is encoded and decoded by hand: this is the hot path of shipping and of
-// every query answer, and encoding/json costs several microseconds a record.
-
 const hexDigits = "0123456789abcdef"
 
-func appendKey(b []byte, first *bool, key string) []byte {
+// AppendKey appends "key": after a comma unless *first.
+func AppendKey(b []byte, first *bool, key string) []byte {
 	if !*first {
 		b = append(b, ',')
 	}
@@ -24,10 +24,10 @@ func appendKey(b []byte, first *bool, key string) []byte {
 	return append(b, '"', ':')
 }
 
-// appendJSONString appends s as a JSON string, as encoding/json writes it
+// AppendString appends s as a JSON string, as encoding/json writes it
 // without HTML escaping: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are
 // escaped.
-func appendJSONString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -75,81 +75,92 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// jsonKind is the kind of a decoded JSON value.
-type jsonKind uint8
+// Kind is the kind of a decoded JSON value.
+type Kind uint8
 
+// Kinds.
 const (
-	jsonString jsonKind = iota
-	jsonNumber
-	jsonBool
-	jsonNull
-	jsonOther // object or array: skipped
+	String Kind = iota
+	Number
+	Bool
+	Null
+	Object // Text holds the object's raw JSON
+	Array  // Text holds the array's raw JSON
 )
 
-// jsonValue is one decoded value of the flat body object.
-type jsonValue struct {
-	kind jsonKind
-	text string // string contents (unescaped), or the number's literal
-	b    bool
+// Value is one decoded value of an object.
+type Value struct {
+	Kind Kind
+	// Text is the string's contents (unescaped), the number's literal, or the
+	// raw JSON of an object or array.
+	Text string
+	// Bool is a boolean's value.
+	Bool bool
 }
 
-func (v jsonValue) str(key string) (string, error) {
-	switch v.kind {
-	case jsonString, jsonNumber:
-		return v.text, nil
-	case jsonBool:
-		return strconv.FormatBool(v.b), nil
-	case jsonNull:
+// Str reads a string field (numbers and booleans as their text; null as "").
+func (v Value) Str(key string) (string, error) {
+	switch v.Kind {
+	case String, Number:
+		return v.Text, nil
+	case Bool:
+		return strconv.FormatBool(v.Bool), nil
+	case Null:
 		return "", nil
 	}
 	return "", fmt.Errorf("field %s: want a string", key)
 }
 
-func (v jsonValue) uint(key string) (uint64, error) {
-	switch v.kind {
-	case jsonNumber, jsonString:
-		u, err := strconv.ParseUint(v.text, 10, 64)
+// Uint reads an unsigned integer field (also from a string holding one).
+func (v Value) Uint(key string) (uint64, error) {
+	switch v.Kind {
+	case Number, String:
+		u, err := strconv.ParseUint(v.Text, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("field %s: want an unsigned integer, got %q", key, v.text)
+			return 0, fmt.Errorf("field %s: want an unsigned integer, got %q", key, v.Text)
 		}
 		return u, nil
-	case jsonNull:
+	case Null:
 		return 0, nil
 	}
 	return 0, fmt.Errorf("field %s: want an unsigned integer", key)
 }
 
-func (v jsonValue) bool(key string) (bool, error) {
-	switch v.kind {
-	case jsonBool:
-		return v.b, nil
-	case jsonString:
-		t, err := strconv.ParseBool(v.text)
+// Boolean reads a boolean field (also from a string holding one).
+func (v Value) Boolean(key string) (bool, error) {
+	switch v.Kind {
+	case Bool:
+		return v.Bool, nil
+	case String:
+		t, err := strconv.ParseBool(v.Text)
 		if err != nil {
-			return false, fmt.Errorf("field %s: want a boolean, got %q", key, v.text)
+			return false, fmt.Errorf("field %s: want a boolean, got %q", key, v.Text)
 		}
 		return t, nil
-	case jsonNull:
+	case Null:
 		return false, nil
 	}
 	return false, fmt.Errorf("field %s: want a boolean", key)
 }
 
-// errSyntax is wrapped by every body syntax error.
-var errSyntax = errors.New("invalid JSON body")
+// ErrSyntax is wrapped by every syntax error.
+var ErrSyntax = errors.New("invalid JSON body")
 
-// scanner reads one flat JSON object.
-type scanner struct {
+// Scanner reads one JSON object.
+type Scanner struct {
 	s   string
 	pos int
 	buf []byte // scratch for unescaping
 }
 
-func (sc *scanner) errorf(msg string) error {
-	return fmt.Errorf("%w at offset %d: %s", errSyntax, sc.pos, msg)
+// Reset makes the scanner read s.
+func (sc *Scanner) Reset(s string) { sc.s, sc.pos = s, 0 }
+
+func (sc *Scanner) errorf(msg string) error {
+	return fmt.Errorf("%w at offset %d: %s", ErrSyntax, sc.pos, msg)
 }
 
-func (sc *scanner) skipSpace() {
+func (sc *Scanner) skipSpace() {
 	for sc.pos < len(sc.s) {
 		switch sc.s[sc.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -160,8 +171,9 @@ func (sc *scanner) skipSpace() {
 	}
 }
 
-// object calls fn for every key and value of the object that is the whole input.
-func (sc *scanner) object(fn func(key string, v jsonValue) error) error {
+// Object calls fn for every key and value of the object that is the whole
+// input. Strings passed to fn may share memory with the input.
+func (sc *Scanner) Object(fn func(key string, v Value) error) error {
 	sc.skipSpace()
 	if sc.pos >= len(sc.s) || sc.s[sc.pos] != '{' {
 		return sc.errorf("want an object")
@@ -174,7 +186,7 @@ func (sc *scanner) object(fn func(key string, v jsonValue) error) error {
 	}
 	for {
 		sc.skipSpace()
-		key, err := sc.string()
+		key, err := sc.String()
 		if err != nil {
 			return err
 		}
@@ -207,7 +219,7 @@ func (sc *scanner) object(fn func(key string, v jsonValue) error) error {
 	}
 }
 
-func (sc *scanner) end() error {
+func (sc *Scanner) end() error {
 	sc.skipSpace()
 	if sc.pos != len(sc.s) {
 		return sc.errorf("data after the object")
@@ -215,29 +227,35 @@ func (sc *scanner) end() error {
 	return nil
 }
 
-func (sc *scanner) value() (jsonValue, error) {
+func (sc *Scanner) value() (Value, error) {
 	if sc.pos >= len(sc.s) {
-		return jsonValue{}, sc.errorf("want a value")
+		return Value{}, sc.errorf("want a value")
 	}
 	switch c := sc.s[sc.pos]; {
 	case c == '"':
-		s, err := sc.string()
-		return jsonValue{kind: jsonString, text: s}, err
+		s, err := sc.String()
+		return Value{Kind: String, Text: s}, err
 	case c == '-' || (c >= '0' && c <= '9'):
 		return sc.number()
 	case c == 't':
-		return jsonValue{kind: jsonBool, b: true}, sc.literal("true")
+		return Value{Kind: Bool, Bool: true}, sc.literal("true")
 	case c == 'f':
-		return jsonValue{kind: jsonBool}, sc.literal("false")
+		return Value{Kind: Bool}, sc.literal("false")
 	case c == 'n':
-		return jsonValue{kind: jsonNull}, sc.literal("null")
+		return Value{Kind: Null}, sc.literal("null")
 	case c == '{' || c == '[':
-		return jsonValue{kind: jsonOther}, sc.skipComposite()
+		start := sc.pos
+		err := sc.skipComposite()
+		k := Object
+		if c == '[' {
+			k = Array
+		}
+		return Value{Kind: k, Text: sc.s[start:sc.pos]}, err
 	}
-	return jsonValue{}, sc.errorf("unexpected character")
+	return Value{}, sc.errorf("unexpected character")
 }
 
-func (sc *scanner) literal(word string) error {
+func (sc *Scanner) literal(word string) error {
 	if len(sc.s)-sc.pos < len(word) || sc.s[sc.pos:sc.pos+len(word)] != word {
 		return sc.errorf("bad literal")
 	}
@@ -245,7 +263,7 @@ func (sc *scanner) literal(word string) error {
 	return nil
 }
 
-func (sc *scanner) number() (jsonValue, error) {
+func (sc *Scanner) number() (Value, error) {
 	start := sc.pos
 	if sc.s[sc.pos] == '-' {
 		sc.pos++
@@ -260,15 +278,15 @@ func (sc *scanner) number() (jsonValue, error) {
 	}
 	intStart := sc.pos
 	if digits() == 0 {
-		return jsonValue{}, sc.errorf("bad number")
+		return Value{}, sc.errorf("bad number")
 	}
 	if sc.s[intStart] == '0' && sc.pos-intStart > 1 {
-		return jsonValue{}, sc.errorf("bad number: leading zero")
+		return Value{}, sc.errorf("bad number: leading zero")
 	}
 	if sc.pos < len(sc.s) && sc.s[sc.pos] == '.' {
 		sc.pos++
 		if digits() == 0 {
-			return jsonValue{}, sc.errorf("bad number")
+			return Value{}, sc.errorf("bad number")
 		}
 	}
 	if sc.pos < len(sc.s) && (sc.s[sc.pos] == 'e' || sc.s[sc.pos] == 'E') {
@@ -277,15 +295,16 @@ func (sc *scanner) number() (jsonValue, error) {
 			sc.pos++
 		}
 		if digits() == 0 {
-			return jsonValue{}, sc.errorf("bad number")
+			return Value{}, sc.errorf("bad number")
 		}
 	}
-	return jsonValue{kind: jsonNumber, text: sc.s[start:sc.pos]}, nil
+	return Value{Kind: Number, Text: sc.s[start:sc.pos]}, nil
 }
 
 // string reads a JSON string; without escapes it is a substring of the input
 // (no copy).
-func (sc *scanner) string() (string, error) {
+// String reads a JSON string at the scanner position.
+func (sc *Scanner) String() (string, error) {
 	if sc.pos >= len(sc.s) || sc.s[sc.pos] != '"' {
 		return "", sc.errorf("want a string")
 	}
@@ -311,7 +330,7 @@ func (sc *scanner) string() (string, error) {
 	return "", sc.errorf("unterminated string")
 }
 
-func (sc *scanner) escapedString(start int) (string, error) {
+func (sc *Scanner) escapedString(start int) (string, error) {
 	b := append(sc.buf[:0], sc.s[start:sc.pos]...)
 	for sc.pos < len(sc.s) {
 		c := sc.s[sc.pos]
@@ -379,7 +398,7 @@ func (sc *scanner) escapedString(start int) (string, error) {
 	return "", sc.errorf("unterminated string")
 }
 
-func (sc *scanner) hex4() (rune, bool) {
+func (sc *Scanner) hex4() (rune, bool) {
 	if len(sc.s)-sc.pos < 4 {
 		return 0, false
 	}
@@ -403,7 +422,7 @@ func (sc *scanner) hex4() (rune, bool) {
 
 // skipComposite skips an object or array, checking only that brackets and
 // strings are well formed.
-func (sc *scanner) skipComposite() error {
+func (sc *Scanner) skipComposite() error {
 	depth := 0
 	for sc.pos < len(sc.s) {
 		switch c := sc.s[sc.pos]; c {
@@ -420,7 +439,7 @@ func (sc *scanner) skipComposite() error {
 				return nil
 			}
 		case '"':
-			if _, err := sc.string(); err != nil {
+			if _, err := sc.String(); err != nil {
 				return err
 			}
 		default:
