@@ -40,6 +40,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"store", "run the embedded, Loki-API-compatible store alone (no capture)", runStore},
 		{"logql", "print the LogQL a filter compiles to (errors name the position)", runLogQL},
 	}
 }
