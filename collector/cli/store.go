@@ -119,5 +119,3 @@ func runStore(ctx context.Context, args []string, stdio IO) error {
 	}
 	return err
 }
-
-

@@ -27,7 +27,7 @@ var pools = map[string][]string{
 	"container_id": {"", strings.Repeat("a1", 32), strings.Repeat("c3", 32)}, "image": {"", "app:1.0"},
 	"comm": {"bash", "sh", "curl", "grep", "cat"}, "exe": {"/bin/bash", "/usr/bin/curl"},
 	"cmdline": {"bash", "curl -s http://x/", "grep -r \"a b\" /etc", "sh -c 'ls\n-l'", "cat é"},
-	"cwd": {"/", "/tmp", ""}, "user": {"root", "www-data", ""}, "tty": {"", "pts/0"},
+	"cwd":     {"/", "/tmp", ""}, "user": {"root", "www-data", ""}, "tty": {"", "pts/0"},
 	"session": {"", "node-a:1:1", "node-a:2:2"}, "direction": {"in", "out"}, "l4proto": {"tcp", "udp"},
 	"client_ip": {"10.0.0.1", "::1"}, "server_ip": {"10.0.0.2", "fd00::2"}, "resource": {"pods"},
 	"name": {"web-1", "db-0"}, "subresource": {"exec", "attach"}, "command": {"bash", "sh -c id"},

@@ -3,8 +3,8 @@ package engine
 import (
 	"context"
 	"slices"
-	"strings"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/activityaudit/activityaudit/pkg/loki"
