@@ -325,6 +325,8 @@ func (e *Engine) fromScan(ctx context.Context, q *syntax.LogExpr, streams map[ui
 	if sq.Metadata == nil && through-from > int64(2*60e9) {
 		parts = 2
 	}
+	sortedBy := slices.Clone(by)
+	slices.Sort(sortedBy)
 	accs := make([]*accumulator, parts)
 	errs := make([]error, parts)
 	var wg sync.WaitGroup
@@ -349,14 +351,24 @@ func (e *Engine) fromScan(ctx context.Context, q *syntax.LogExpr, streams map[ui
 				if !pl.run(h.Line, &l) {
 					return true
 				}
-				all := l.all()
-				ls := all
-				if by != nil {
-					ls = project(all, by)
-				}
 				kb.Reset()
-				writeKey(&kb, ls)
-				slot := acc.slot(kb.String(), func() stream.Labels { return cloneLabels(ls) })
+				var slot int
+				if by != nil {
+					// Only the grouping labels matter: no need to build the full set.
+					for _, name := range sortedBy {
+						if v, _ := l.get(name); v != "" {
+							kb.WriteString(name)
+							kb.WriteByte(0)
+							kb.WriteString(v)
+							kb.WriteByte(0)
+						}
+					}
+					slot = acc.slot(kb.String(), func() stream.Labels { return cloneLabels(projectFrom(&l, sortedBy)) })
+				} else {
+					ls := l.all()
+					writeKey(&kb, ls)
+					slot = acc.slot(kb.String(), func() stream.Labels { return cloneLabels(ls) })
+				}
 				acc.add(slot, h.Time, uint32(len(h.Line)))
 				return len(acc.labels) <= e.MaxSeries
 			})
@@ -389,6 +401,17 @@ func project(ls stream.Labels, by []string) stream.Labels {
 	for _, l := range ls {
 		if l.Value != "" && slices.Contains(by, l.Name) {
 			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// projectFrom is project over an entry's labels, by sorted.
+func projectFrom(l *entryLabels, by []string) stream.Labels {
+	out := stream.Labels{}
+	for _, name := range by {
+		if v, _ := l.get(name); v != "" {
+			out = append(out, stream.Label{Name: name, Value: v})
 		}
 	}
 	return out

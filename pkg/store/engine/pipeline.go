@@ -29,11 +29,13 @@ func (l *entryLabels) reset(streamLabels, meta stream.Labels) {
 	l.stream, l.meta, l.parsed = streamLabels, meta, l.parsed[:0]
 }
 
-// get returns the value of a label of any category ("" when absent).
+// get returns the value of a label of any category ("" when absent). Parsed
+// names never clash with the others (they get _extracted); a metadata name
+// equal to a stream label yields the stream label, as in all.
 func (l *entryLabels) get(name string) (string, bool) {
-	for i := len(l.parsed) - 1; i >= 0; i-- {
-		if l.parsed[i].Name == name {
-			return l.parsed[i].Value, true
+	for _, x := range l.stream {
+		if x.Name == name {
+			return x.Value, true
 		}
 	}
 	for _, x := range l.meta {
@@ -41,9 +43,9 @@ func (l *entryLabels) get(name string) (string, bool) {
 			return x.Value, true
 		}
 	}
-	for _, x := range l.stream {
-		if x.Name == name {
-			return x.Value, true
+	for i := len(l.parsed) - 1; i >= 0; i-- {
+		if l.parsed[i].Name == name {
+			return l.parsed[i].Value, true
 		}
 	}
 	return "", false

@@ -23,17 +23,24 @@ type builder struct {
 
 	arena   arena
 	streams []stream.Stream
-	keys    map[string]int    // label-set key → index in streams
-	byRaw   map[string]int    // protobuf label string → index in streams
-	names   map[string]string // valid metadata names seen, interned
-	values  map[string]string // metadata values seen, interned (bounded)
-	slab    []stream.Label    // metadata label sets are carved from it
+	keys    map[string]int           // label-set key → index in streams
+	byRaw   map[string]int           // protobuf label string → index in streams
+	names   map[string]*metadataName // valid metadata names seen
+	interns map[string]string        // JSON label strings seen (bounded)
+	slab    []stream.Label           // metadata label sets are carved from it
 	keyBuf  []byte
 	scratch stream.Labels
 }
 
-// maxInternedValues bounds the metadata values remembered for sharing.
-const maxInternedValues = 4096
+// metadataName is a structured-metadata name seen in the request, with the
+// last value it had: consecutive entries of a stream mostly repeat their
+// metadata (pod, container, ...), and then share its strings.
+type metadataName struct {
+	name, last string
+}
+
+// maxInterned bounds the strings remembered by intern.
+const maxInterned = 4096
 
 func newBuilder(lim Limits, now time.Time, bodyLen int) *builder {
 	b := &builder{
@@ -41,8 +48,8 @@ func newBuilder(lim Limits, now time.Time, bodyLen int) *builder {
 		maxTime: addSaturating(now.UnixNano(), int64(lim.CreationGracePeriod)),
 		keys:    make(map[string]int),
 		byRaw:   make(map[string]int),
-		names:   make(map[string]string),
-		values:  make(map[string]string),
+		names:   make(map[string]*metadataName),
+		interns: make(map[string]string),
 	}
 	b.arena.init(bodyLen)
 	return b
@@ -140,15 +147,18 @@ func (b *builder) metadata(si int, pairs []rawPair) (stream.Labels, error) {
 	}
 	md := b.labels(len(pairs))
 	for i, p := range pairs {
-		name, ok := b.names[string(p.name)]
+		n, ok := b.names[string(p.name)]
 		if !ok {
 			if err := b.validateMetadataName(si, p.name); err != nil {
 				return nil, err
 			}
-			name = b.arena.str(p.name)
-			b.names[name] = name
+			n = &metadataName{name: b.arena.str(p.name)}
+			b.names[n.name] = n
 		}
-		md[i] = stream.Label{Name: name, Value: b.value(p.value)}
+		if string(p.value) != n.last {
+			n.last = b.arena.str(p.value)
+		}
+		md[i] = stream.Label{Name: n.name, Value: n.last}
 	}
 	sortLabels(md)
 	for i := 1; i < len(md); i++ {
@@ -159,18 +169,17 @@ func (b *builder) metadata(si int, pairs []rawPair) (stream.Labels, error) {
 	return md, nil
 }
 
-// value returns a metadata value as a string, shared with earlier equal
-// values.
-func (b *builder) value(v []byte) string {
+// intern returns v as a string, shared with earlier equal strings.
+func (b *builder) intern(v []byte) string {
 	if len(v) == 0 {
 		return ""
 	}
-	if s, ok := b.values[string(v)]; ok {
+	if s, ok := b.interns[string(v)]; ok {
 		return s
 	}
 	s := b.arena.str(v)
-	if len(b.values) < maxInternedValues {
-		b.values[s] = s
+	if len(b.interns) < maxInterned {
+		b.interns[s] = s
 	}
 	return s
 }

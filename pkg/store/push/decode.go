@@ -10,9 +10,10 @@
 //   - application/json: {"streams":[{"stream":{...},"values":[[ts, line],
 //     [ts, line, {metadata}]]}]}.
 //
-// Both are decoded by hand in one pass over the decompressed body: the
-// strings of the result (lines, metadata) are copied once, into one block
-// per request, and repeated metadata names and values are shared.
+// Both are decoded by hand in one pass over the decompressed body, which
+// is read into a pooled buffer: the strings of the result (lines, metadata)
+// are copied out of it once, into a few large blocks per request, and
+// repeated metadata names and values are shared.
 //
 // Validation follows Loki's distributor: label syntax, names, lengths and
 // count; line length; timestamps too far in the future. Unlike Loki, which
@@ -165,6 +166,10 @@ const (
 //
 // now is the time against which lim.CreationGracePeriod is measured.
 //
+// The result does not refer to r's memory. Its strings share blocks of up
+// to 256 KiB, so keeping one line of a request keeps its block alive: a
+// store that keeps lines for long should copy them.
+//
 // The error is nil, wraps ErrTooLarge, is a *ValidationError, or is an
 // error of r itself (wrapped).
 func Decode(r io.Reader, contentType, contentEncoding string, lim Limits, now time.Time) ([]stream.Stream, error) {
@@ -262,9 +267,6 @@ func putBuffer(p *[]byte) {
 	bufferPool.Put(p)
 }
 
-// gzipPool holds gzip readers for reuse (each holds ~40 KB of state).
-var gzipPool sync.Pool
-
 // errRecorder remembers the first error of its reader other than io.EOF,
 // to tell a failing client connection from a corrupt compressed body.
 type errRecorder struct {
@@ -306,17 +308,7 @@ func readBody(r io.Reader, enc encoding, max int64, buf *[]byte) ([]byte, error)
 	)
 	switch enc {
 	case encodingGzip:
-		var zr *gzip.Reader
-		if v := gzipPool.Get(); v != nil {
-			zr = v.(*gzip.Reader)
-			err = zr.Reset(sent)
-		} else {
-			zr, err = gzip.NewReader(sent)
-		}
-		if err == nil {
-			defer gzipPool.Put(zr)
-		}
-		dec = zr
+		dec, err = gzip.NewReader(sent)
 	case encodingDeflate:
 		fr := flate.NewReader(sent)
 		defer fr.Close()

@@ -13,6 +13,14 @@ import (
 	"github.com/activityaudit/activityaudit/pkg/store/stream"
 )
 
+// Run the fuzzers with, for example:
+//
+//	go test -run '^$' -fuzz '^FuzzDecodeJSON$' -fuzztime 30s -fuzzminimizetime 1s ./pkg/store/push/
+//
+// (a short -fuzzminimizetime: minimising a mutated dataset.json takes the
+// default minute per new input, during which no inputs are run).
+// testdata/fuzz holds inputs found that way.
+
 // fuzzLimits are small enough for the fuzzer to reach, and large enough
 // for dataset.json.
 var fuzzLimits = Limits{

@@ -141,7 +141,7 @@ func (d *jsonDecoder) stream() error {
 
 	ls := d.b.scratch[:0]
 	for _, p := range d.labels {
-		ls = append(ls, stream.Label{Name: d.b.value(p.name), Value: d.b.value(p.value)})
+		ls = append(ls, stream.Label{Name: d.b.intern(p.name), Value: d.b.intern(p.value)})
 	}
 	d.b.scratch = ls[:0]
 	si, err := d.b.resolve(ls)

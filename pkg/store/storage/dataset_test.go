@@ -19,8 +19,8 @@ import (
 
 type genWorkload struct {
 	namespace, name, kind string
-	containers             []string
-	comms                  []string
+	containers            []string
+	comms                 []string
 }
 
 var genWorkloads = []genWorkload{

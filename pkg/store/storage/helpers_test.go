@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/activityaudit/activityaudit/pkg/store/stream"
@@ -48,7 +49,8 @@ func scanAll(t testing.TB, db *DB, q ScanQuery) []rec {
 	t.Helper()
 	var out []rec
 	err := db.Scan(context.Background(), q, func(h Hit) bool {
-		out = append(out, rec{h.Stream, h.Time, h.Line, h.Metadata.String()})
+		// Hit.Line may alias Pebble's buffers: copy it.
+		out = append(out, rec{h.Stream, h.Time, strings.Clone(h.Line), h.Metadata.String()})
 		return true
 	})
 	if err != nil {

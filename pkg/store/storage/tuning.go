@@ -19,5 +19,5 @@ func compressionFor(l int) func() *sstable.CompressionProfile {
 	if l == 0 {
 		return func() *sstable.CompressionProfile { return sstable.FastestCompression }
 	}
-	return func() *sstable.CompressionProfile { return sstable.ZstdCompression }
+	return func() *sstable.CompressionProfile { return sstable.MinLZCompression }
 }
