@@ -19,6 +19,8 @@ type writer struct {
 	// stream (math.MinInt64 when none): newer entries need no duplicate
 	// check on disk.
 	maxTime []int64
+	// indexFloor is the bucket below which Enforce dropped all index keys.
+	indexFloor int64
 
 	pending map[pendKey]int32 // newest entry of this call per stream and time
 	pend    []pendEntry
@@ -44,7 +46,22 @@ type pendEntry struct {
 
 func (w *writer) init() {
 	w.dicts = newDicts()
+	w.indexFloor = math.MinInt64
 	w.pending = map[pendKey]int32{}
+}
+
+// release drops the buffers of an unusually large call.
+func (w *writer) release() {
+	const keep = 1 << 16
+	if len(w.pending) > keep {
+		w.pending = map[pendKey]int32{}
+	}
+	if cap(w.pend) > keep {
+		w.pend, w.points = nil, nil
+	}
+	if cap(w.arena) > 64*keep*8 {
+		w.arena = nil
+	}
 }
 
 func (w *writer) streamMax(sid uint32) int64 {
@@ -77,6 +94,7 @@ func (db *DB) Append(streams []stream.Stream) (stored int, err error) {
 	defer db.wmu.Unlock()
 
 	w := &db.w
+	defer w.release()
 	w.tx.reset(&w.dicts, db.view.Load())
 	clear(w.pending)
 	w.pend, w.arena, w.points = w.pend[:0], w.arena[:0], w.points[:0]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -257,7 +258,7 @@ func pointsOf(db *DB) []string {
 	var out []string
 	db.Points(-1<<63, 1<<63-1, func(s, g uint32, ts int64, n uint32) {
 		out = append(out, strings.Join([]string{
-			time.Unix(0, ts).UTC().Format(time.RFC3339Nano), db.view.Load().streams[s].String(), db.Group(g).String(), string(rune('0' + n%10)),
+			time.Unix(0, ts).UTC().Format(time.RFC3339Nano), db.view.Load().streams[s].String(), db.Group(g).String(), strconv.Itoa(int(n)),
 		}, " "))
 	})
 	slices.Sort(out)

@@ -31,6 +31,7 @@ var dataset struct {
 	bytesPerEntry float64
 	heapMiB       float64
 	rssMiB        float64
+	peakRSSMiB    float64
 	openSeconds   float64
 	session       string // the session with the most entries
 	sessionN      int
@@ -117,7 +118,8 @@ func buildDataset() error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	dataset.heapMiB = float64(ms.HeapInuse) / (1 << 20)
-	dataset.rssMiB = rssMiB()
+	dataset.rssMiB = procStatusMiB("VmRSS:")
+	dataset.peakRSSMiB = procStatusMiB("VmHWM:")
 	return nil
 }
 
@@ -139,14 +141,15 @@ func (db *DB) compactAll() error {
 	return nil
 }
 
-// rssMiB reads the resident set size from /proc (0 where there is none).
-func rssMiB() float64 {
+// procStatusMiB reads a size from /proc/self/status, such as the resident
+// set size (VmRSS) or its peak (VmHWM); 0 where there is none.
+func procStatusMiB(field string) float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb / 1024
 		}
@@ -156,8 +159,9 @@ func rssMiB() float64 {
 
 // BenchmarkDataset1M reports the figures of the shared 1M-record store:
 // ingest rate while building it, bytes on disk per record after
-// compaction, Go heap in use and RSS with it open, and the time Open took
-// to rebuild the in-memory state.
+// compaction, Go heap in use and RSS with it open (and the peak RSS of the
+// process so far, which includes building it), and the time Open took to
+// rebuild the in-memory state.
 func BenchmarkDataset1M(b *testing.B) {
 	db := loadDataset(b)
 	for b.Loop() {
@@ -167,29 +171,43 @@ func BenchmarkDataset1M(b *testing.B) {
 	b.ReportMetric(dataset.bytesPerEntry, "disk-B/record")
 	b.ReportMetric(dataset.heapMiB, "heap-MiB")
 	b.ReportMetric(dataset.rssMiB, "rss-MiB")
+	b.ReportMetric(dataset.peakRSSMiB, "peak-rss-MiB")
 	b.ReportMetric(dataset.openSeconds, "open-s")
 	b.ReportMetric(float64(db.idx.memBytes())/datasetRecords, "points-B/record")
 }
 
 // BenchmarkAppend appends 2,000-record batches, each fsynced, to a fresh
-// store.
+// store: in time order, and late (each batch older than the one before, so
+// that every entry is checked against the stored ones for duplicates).
 func BenchmarkAppend(b *testing.B) {
-	db := openTest(b, b.TempDir())
-	defer db.Close()
-	g := newGen(2)
-	step := int64(time.Millisecond)
-	start := datasetStart
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		batch := g.batch(start, step, datasetBatch)
-		start += datasetBatch * step
-		b.StartTimer()
-		n, err := db.Append(batch)
-		if err != nil || n != datasetBatch {
-			b.Fatalf("Append = %d, %v", n, err)
+	for _, late := range []bool{false, true} {
+		name := "in-order"
+		if late {
+			name = "late"
 		}
+		b.Run(name, func(b *testing.B) {
+			db := openTest(b, b.TempDir())
+			defer db.Close()
+			g := newGen(2)
+			step := int64(time.Millisecond)
+			start := datasetStart
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				batch := g.batch(start, step, datasetBatch)
+				if late {
+					start -= datasetBatch * step
+				} else {
+					start += datasetBatch * step
+				}
+				b.StartTimer()
+				n, err := db.Append(batch)
+				if err != nil || n != datasetBatch {
+					b.Fatalf("Append = %d, %v", n, err)
+				}
+			}
+			b.ReportMetric(float64(b.N*datasetBatch)/b.Elapsed().Seconds(), "records/s")
+		})
 	}
-	b.ReportMetric(float64(b.N*datasetBatch)/b.Elapsed().Seconds(), "records/s")
 }
 
 func datasetEnd() int64 { return datasetStart + int64(24*time.Hour) + 1 }

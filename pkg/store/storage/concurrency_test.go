@@ -26,7 +26,7 @@ func TestConcurrentUse(t *testing.T) {
 	defer db.Close()
 	const (
 		writers   = 3
-		batches   = 15
+		batches   = 30
 		batchSize = 120
 	)
 	var written atomic.Int64

@@ -85,7 +85,9 @@ func Open(opts Options) (*DB, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create directory: %w", err)
 	}
-	cache := pebble.NewCache(opts.CacheBytes)
+	// Pebble charges memtables to the block cache: give it room for the
+	// usual two (one filling, one flushing) on top of CacheBytes.
+	cache := pebble.NewCache(opts.CacheBytes + 2*memTableSize)
 	defer cache.Unref()
 	pdb, err := pebble.Open(opts.Dir, pebbleOptions(cache))
 	if err != nil {
@@ -119,8 +121,8 @@ func pebbleOptions(cache *pebble.Cache) *pebble.Options {
 	o := &pebble.Options{
 		Cache:                       cache,
 		FormatMajorVersion:          pebble.FormatNewest,
-		MemTableSize:                32 << 20,
-		MemTableStopWritesThreshold: 4,
+		MemTableSize:                memTableSize,
+		MemTableStopWritesThreshold: memTableStopWrites,
 		Logger:                      quietLogger{},
 	}
 	for i := range o.TargetFileSizes {

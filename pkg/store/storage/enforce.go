@@ -102,27 +102,48 @@ func (db *DB) enforceCap(limit int64) (int64, error) {
 }
 
 // deleteBefore deletes every entry older than cutoff: whole buckets (and
-// their index keys) with a range deletion each, and in the bucket holding
-// cutoff the older part of each stream's range. Index keys of that part
-// stay until their bucket goes: Scan checks what they point to.
+// their index keys) with one range deletion per key space, and in the
+// bucket holding cutoff the older part of each stream's range, from the
+// stream's oldest entry on so that successive deletions do not overlap.
+// Index keys of that part stay until their bucket goes: Scan checks what
+// they point to.
 func (db *DB) deleteBefore(cutoff int64) (int64, error) {
-	if oldest, ok := db.oldest(); !ok || oldest >= cutoff {
+	cb := bucketOf(cutoff)
+	oldest, ok := db.oldest()
+	hasOld := ok && oldest < cutoff
+	// The index keys of older buckets go from the start of their key space:
+	// a bucket emptied by partial deletions may have left some.
+	dropIndex := cb > db.w.indexFloor
+	if !hasOld && !dropIndex {
 		return 0, nil
 	}
-	cb := bucketOf(cutoff)
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	var lo, hi []byte
-	for _, p := range []byte{prefixEntry, prefixIndex} {
-		hi = appendBucketKey(hi[:0], p, cb)
-		if err := b.DeleteRange([]byte{p}, hi, nil); err != nil {
+	if first, ok := db.idx.firstBucket(); hasOld && ok && first < cb {
+		lo = appendBucketKey(lo[:0], prefixEntry, first)
+		hi = appendBucketKey(hi[:0], prefixEntry, cb)
+		if err := b.DeleteRange(lo, hi, nil); err != nil {
 			return 0, fmt.Errorf("delete buckets: %w", err)
 		}
 	}
-	if cutoff != cb*bucketNanos {
+	if dropIndex {
+		hi = appendBucketKey(hi[:0], prefixIndex, cb)
+		if err := b.DeleteRange([]byte{prefixIndex}, hi, nil); err != nil {
+			return 0, fmt.Errorf("delete index buckets: %w", err)
+		}
+	}
+	if hasOld && cutoff != cb*bucketNanos {
+		stats := db.stats // only writers, serialized by wmu, change it
 		for _, sid := range db.idx.present(cb) {
+			if int(sid) >= len(stats) || stats[sid].entries == 0 || stats[sid].min >= cutoff {
+				continue
+			}
 			lo = appendEntryHead(lo[:0], cb, sid)
 			hi = appendTimeBound(append(hi[:0], lo...), cutoff)
+			if oldest := stats[sid].min; bucketOf(oldest) == cb {
+				lo = appendTimeBound(lo, oldest)
+			}
 			if err := b.DeleteRange(lo, hi, nil); err != nil {
 				return 0, fmt.Errorf("delete entries: %w", err)
 			}
@@ -130,6 +151,9 @@ func (db *DB) deleteBefore(cutoff int64) (int64, error) {
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return 0, fmt.Errorf("commit deletion: %w", err)
+	}
+	if dropIndex {
+		db.w.indexFloor = cb
 	}
 	n := db.idx.deleteBefore(cutoff)
 	db.refreshStats()

@@ -208,3 +208,54 @@ func TestRunEnforces(t *testing.T) {
 		t.Errorf("Stats = %+v, want 1 deleted and 1 left", st)
 	}
 }
+
+// TestEnforceDropsStaleIndexKeys empties a bucket by partial deletions,
+// which leave its index keys, and checks that a later deletion drops them.
+func TestEnforceDropsStaleIndexKeys(t *testing.T) {
+	o := testMeta
+	o.Dir, o.Retention = t.TempDir(), time.Hour
+	db, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	h := int64(time.Hour)
+	base := datasetStart + 5*h
+	mustAppend(t, db, stream.Stream{Labels: lblA, Entries: []stream.Entry{
+		ent(base+10, "a", "session", "s"), ent(base+20, "b", "session", "s"), ent(base+3*h, "c", "session", "s"),
+	}})
+	indexKeys := func() int {
+		it, err := db.pdb.NewIter(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		it.SetBounds([]byte{prefixIndex}, []byte{prefixIndex + 1})
+		n := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			n++
+		}
+		return n
+	}
+	steps := []struct {
+		now       int64
+		deleted   int64
+		indexKeys int
+	}{
+		{base + h + 15, 1, 3},  // partial: index key of "a" stays
+		{base + h + 30, 1, 3},  // bucket emptied; "b"'s key stays too
+		{base + 2*h + 5, 0, 1}, // the cutoff's next bucket: drops them
+		{base + 3*h + 30, 0, 1},
+		{base + 4*h + 30, 1, 1}, // deletes "c", drops every older bucket
+		{base + 5*h + 30, 0, 0}, // drops "c"'s bucket
+	}
+	for i, s := range steps {
+		st, err := db.Enforce(time.Unix(0, s.now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.RetentionDeleted != s.deleted || indexKeys() != s.indexKeys {
+			t.Errorf("step %d: deleted %d, %d index keys; want %d, %d", i, st.RetentionDeleted, indexKeys(), s.deleted, s.indexKeys)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package storage
 import (
 	"encoding/binary"
 	"errors"
-	"math"
 	"time"
 
 	"github.com/activityaudit/activityaudit/pkg/store/stream"
@@ -230,6 +229,3 @@ func lenPrefixed(src []byte) (b, rest []byte, ok bool) {
 	}
 	return src[:n], src[n:], true
 }
-
-// clampID reports whether v fits an id.
-func clampID(v uint64) (uint32, bool) { return uint32(v), v <= math.MaxUint32 }

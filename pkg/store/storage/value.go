@@ -54,28 +54,6 @@ func parseValue(v []byte, pairs []pairRef) (rawValue, bool) {
 	return rawValue{gid: uint32(gid), pairs: pairs, line: v}, true
 }
 
-// lineLen returns the length of the line in an encoded value without
-// decoding the pairs' contents.
-func lineLen(v []byte) (int, bool) {
-	_, v, ok := uvarint(v)
-	if !ok {
-		return 0, false
-	}
-	n, v, ok := uvarint(v)
-	if !ok || n > uint64(len(v)) {
-		return 0, false
-	}
-	for range n {
-		if _, v, ok = uvarint(v); !ok {
-			return 0, false
-		}
-		if _, v, ok = lenPrefixed(v); !ok {
-			return 0, false
-		}
-	}
-	return len(v), true
-}
-
 // bytesString returns b as a string sharing its memory: valid only as long
 // as b is.
 func bytesString(b []byte) string {
