@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -107,7 +108,13 @@ func (l *entryLabels) all() stream.Labels {
 type pipeline struct {
 	stages []syntax.Stage
 	sc     jsonscan.Scanner
+	found  []bool
 }
+
+// errFound stops a JSON scan once every wanted field is found. A line
+// malformed after that point is then not flagged, where Loki would flag it:
+// our own lines are always well formed.
+var errFound = errors.New("all fields found")
 
 func newPipeline(stages []syntax.Stage) *pipeline { return &pipeline{stages: stages} }
 
@@ -174,7 +181,12 @@ func (p *pipeline) json(line string, st *syntax.JSONStage, l *entryLabels) {
 		}
 		return
 	}
-	found := make([]bool, len(st.Fields))
+	found := p.found[:0]
+	for range st.Fields {
+		found = append(found, false)
+	}
+	p.found = found
+	left := len(st.Fields)
 	p.sc.Reset(line)
 	err := p.sc.Object(func(key string, v jsonscan.Value) error {
 		for i, f := range st.Fields {
@@ -183,6 +195,7 @@ func (p *pipeline) json(line string, st *syntax.JSONStage, l *entryLabels) {
 			}
 			if f.Expression == key {
 				found[i] = true
+				left--
 				if v.Kind != jsonscan.Object && v.Kind != jsonscan.Array {
 					l.setParsed(f.Label, valueText(v))
 				} else {
@@ -191,13 +204,17 @@ func (p *pipeline) json(line string, st *syntax.JSONStage, l *entryLabels) {
 			} else if rest, ok := strings.CutPrefix(f.Expression, key+"."); ok && v.Kind == jsonscan.Object {
 				if s, ok := lookupPath(v.Text, rest); ok {
 					found[i] = true
+					left--
 					l.setParsed(f.Label, s)
 				}
 			}
 		}
+		if left == 0 {
+			return errFound // the rest of the line is not needed
+		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && err != errFound {
 		l.setError(errJSON, err.Error())
 		return
 	}
