@@ -127,9 +127,12 @@ func Fuzz() error {
 		{"./pkg/record", "FuzzDecode"},
 		{"./pkg/record", "FuzzStringField"},
 		{"./pkg/loki", "FuzzDecodeQueryResponse"},
+		{"./pkg/store/syntax", "FuzzParse"},
+		{"./pkg/store/push", "FuzzDecodeJSON"},
+		{"./pkg/store/push", "FuzzDecodeProtobuf"},
 	}
 	for _, t := range targets {
-		if err := sh.RunV("go", "test", t.pkg, "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", fuzztime); err != nil {
+		if err := sh.RunV("go", "test", t.pkg, "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", fuzztime, "-fuzzminimizetime", "1s"); err != nil {
 			return err
 		}
 	}

@@ -191,22 +191,22 @@ func mergePoints(x, y []point) []point {
 	return out
 }
 
-// series returns the accumulated series, scaled (rates divide by the range).
-func (a *accumulator) series(scale float64) []series {
+// series returns the accumulated series, each value divided by per.
+func (a *accumulator) series(per float64) []series {
 	out := make([]series, 0, len(a.labels))
 	for i, ls := range a.labels {
 		s := series{labels: ls}
 		if a.dense {
 			for k, v := range a.vals[i] {
 				if v != 0 {
-					s.pts = append(s.pts, point{k, v * scale})
+					s.pts = append(s.pts, point{k, v / per})
 				}
 			}
 		} else {
 			s.pts = a.pts[i]
-			if scale != 1 {
+			if per != 1 {
 				for j := range s.pts {
-					s.pts[j].v *= scale
+					s.pts[j].v /= per
 				}
 			}
 		}
@@ -223,9 +223,9 @@ func (e *Engine) rangeAgg(ctx context.Context, x *syntax.RangeAggExpr, g stepGri
 	rng := int64(x.Range)
 	from, through := g.start-rng+1, g.last()+1
 	bytes := x.Op == "bytes_over_time" || x.Op == "bytes_rate"
-	scale := 1.0
+	per := 1.0 // rates divide by the range in seconds, as Loki does
 	if x.Op == "rate" || x.Op == "bytes_rate" {
-		scale = 1 / x.Range.Seconds()
+		per = x.Range.Seconds()
 	}
 	streams := e.selectStreams(x.Log.Matchers, from, through)
 	if len(streams) == 0 {
@@ -244,7 +244,7 @@ func (e *Engine) rangeAgg(ctx context.Context, x *syntax.RangeAggExpr, g stepGri
 	if len(acc.labels) > e.MaxSeries {
 		return nil, badRequest("maximum of series (%d) reached for a single query", e.MaxSeries)
 	}
-	return &result{series: acc.series(scale)}, nil
+	return &result{series: acc.series(per)}, nil
 }
 
 // pointsServe reports whether the in-memory point index can answer: every
