@@ -40,6 +40,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "capture this node's commands and connections (needs root)", runCapture},
 		{"store", "run the embedded, Loki-API-compatible store alone (no capture)", runStore},
 		{"logql", "print the LogQL a filter compiles to (errors name the position)", runLogQL},
 	}
@@ -66,9 +67,9 @@ func usage(w io.Writer) {
 
 // Main runs the command line and returns the exit code.
 func Main(ctx context.Context, args []string, stdio IO) int {
-	if len(args) == 0 {
-		usage(stdio.Err)
-		return ExitUsage
+	// `collector` and `collector --flags` mean `collector run`.
+	if len(args) == 0 || (strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help") {
+		args = append([]string{"run"}, args...)
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -69,7 +69,7 @@ func TestCommands(t *testing.T) {
 		outPart string
 		errPart string
 	}{
-		{"no command", nil, 2, "", "Usage:"},
+		{"no command is run", []string{"--sink=nowhere"}, 2, "", `unknown --sink "nowhere"`},
 		{"help", []string{"help"}, 0, "logql", ""},
 		{"unknown command", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
 	}

@@ -137,6 +137,7 @@ var registry = []Field{
 	{"client_port", Uint, Body, []Source{Net}, "Client port"},
 	{"server_ip", String, Body, []Source{Net}, "Server address (IPv4 or IPv6)"},
 	{"server_port", Uint, Body, []Source{Net}, "Server port"},
+	{"result", String, Body, []Source{Net}, "Why a connection failed (ECONNREFUSED, ETIMEDOUT, ...); empty when it succeeded"},
 	{"resource", String, Body, []Source{KubeExec}, "Kubernetes resource of the request (pods)"},
 	{"name", String, Body, []Source{KubeExec}, "Name of the object (the pod name)"},
 	{"subresource", String, Body, []Source{KubeExec}, "Subresource: exec, attach or ephemeralcontainers"},

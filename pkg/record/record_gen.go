@@ -85,6 +85,8 @@ type Record struct {
 	ServerIP string `json:"server_ip"`
 	// ServerPort: Server port.
 	ServerPort uint64 `json:"server_port"`
+	// Result: Why a connection failed (ECONNREFUSED, ETIMEDOUT, ...); empty when it succeeded.
+	Result string `json:"result"`
 	// Resource: Kubernetes resource of the request (pods).
 	Resource string `json:"resource"`
 	// Name: Name of the object (the pod name).
@@ -148,18 +150,19 @@ const (
 	idxClientPort      = 33
 	idxServerIP        = 34
 	idxServerPort      = 35
-	idxResource        = 36
-	idxName            = 37
-	idxSubresource     = 38
-	idxCommand         = 39
-	idxK8sUser         = 40
-	idxK8sGroups       = 41
-	idxUserAgent       = 42
-	idxSourceAddresses = 43
-	idxAuditID         = 44
-	idxResponseCode    = 45
-	idxExecStdin       = 46
-	idxExecTTY         = 47
+	idxResult          = 36
+	idxResource        = 37
+	idxName            = 38
+	idxSubresource     = 39
+	idxCommand         = 40
+	idxK8sUser         = 41
+	idxK8sGroups       = 42
+	idxUserAgent       = 43
+	idxSourceAddresses = 44
+	idxAuditID         = 45
+	idxResponseCode    = 46
+	idxExecStdin       = 47
+	idxExecTTY         = 48
 )
 
 // Text returns the value of the field named name as Loki shows it: the
@@ -273,6 +276,8 @@ func (r *Record) Text(name string) (text string, ok bool) {
 			return "", true
 		}
 		return strconv.FormatUint(r.ServerPort, 10), true
+	case "result":
+		return r.Result, true
 	case "resource":
 		return r.Resource, true
 	case "name":
@@ -414,6 +419,10 @@ func (r *Record) appendBody(b []byte) []byte {
 	if r.present(idxServerPort, r.ServerPort != 0) {
 		b = jsonscan.AppendKey(b, &first, "server_port")
 		b = strconv.AppendUint(b, r.ServerPort, 10)
+	}
+	if r.Result != "" {
+		b = jsonscan.AppendKey(b, &first, "result")
+		b = jsonscan.AppendString(b, r.Result)
 	}
 	if r.Resource != "" {
 		b = jsonscan.AppendKey(b, &first, "resource")
@@ -638,6 +647,10 @@ func (r *Record) setBody(key string, v jsonscan.Value) error {
 	case "server_port":
 		u, err := v.Uint(key)
 		r.ServerPort = u
+		return err
+	case "result":
+		s, err := v.Str(key)
+		r.Result = s
 		return err
 	case "resource":
 		s, err := v.Str(key)

@@ -1,0 +1,216 @@
+// Package pipeline turns kernel events into activity records: it keeps the
+// process table, builds command and connection records with their process,
+// container and session, masks secrets, applies the include/exclude
+// filters and hands the records to a sink.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/activityaudit/activityaudit/collector/event"
+	"github.com/activityaudit/activityaudit/collector/hostinfo"
+	"github.com/activityaudit/activityaudit/collector/proctable"
+	"github.com/activityaudit/activityaudit/collector/redact"
+	"github.com/activityaudit/activityaudit/pkg/field"
+	"github.com/activityaudit/activityaudit/pkg/filter"
+	"github.com/activityaudit/activityaudit/pkg/record"
+)
+
+// Sink receives finished records.
+type Sink interface {
+	Write(ctx context.Context, r *record.Record) error
+}
+
+// Config configures a pipeline.
+type Config struct {
+	Cluster string
+	Host    hostinfo.Info
+	// Include keeps only records matching at least one of these filters (none: all).
+	Include []filter.Filter
+	// Exclude drops records matching any of these filters.
+	Exclude []filter.Filter
+	// Redaction rules for command lines (nil: redact.DefaultRules).
+	Redaction []redact.Rule
+	// ProcRoot is where processes' files are read (default /proc).
+	ProcRoot string
+}
+
+// Stats are the pipeline's counters.
+type Stats struct {
+	Captured map[field.Source]uint64
+	Filtered uint64
+	Redacted uint64
+}
+
+// Pipeline processes events in order; Handle and Run are for one goroutine.
+type Pipeline struct {
+	cfg        Config
+	table      *proctable.Table
+	containers Containers
+	sink       Sink
+	redactor   *redact.Redactor
+	include    []*filter.Matcher
+	exclude    []*filter.Matcher
+	clock      clock
+	users      *users
+
+	captured [3]atomic.Uint64
+	filtered atomic.Uint64
+	redacted atomic.Uint64
+}
+
+// New makes a pipeline over a process table, a container resolver (may be
+// nil) and a sink.
+func New(cfg Config, table *proctable.Table, containers Containers, sink Sink) (*Pipeline, error) {
+	if cfg.ProcRoot == "" {
+		cfg.ProcRoot = "/proc"
+	}
+	rules := cfg.Redaction
+	if rules == nil {
+		rules = redact.DefaultRules
+	}
+	red, err := redact.New(rules)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{cfg: cfg, table: table, containers: containers, sink: sink, redactor: red, users: newUsers(cfg.ProcRoot)}
+	for _, f := range cfg.Include {
+		m, err := f.Matcher()
+		if err != nil {
+			return nil, fmt.Errorf("compile include filter %q: %w", f, err)
+		}
+		p.include = append(p.include, m)
+	}
+	for _, f := range cfg.Exclude {
+		m, err := f.Matcher()
+		if err != nil {
+			return nil, fmt.Errorf("compile exclude filter %q: %w", f, err)
+		}
+		p.exclude = append(p.exclude, m)
+	}
+	if p.clock, err = newClock(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Run handles events until the channel closes or ctx is done.
+func (p *Pipeline) Run(ctx context.Context, events <-chan event.Event) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			if err := p.Handle(ctx, ev); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Handle processes one event.
+func (p *Pipeline) Handle(ctx context.Context, ev event.Event) error {
+	switch ev.Kind {
+	case event.KindFork:
+		p.table.Fork(ev.Fork)
+	case event.KindExit:
+		p.table.Exit(ev.Exit)
+	case event.KindExec:
+		proc := p.table.Exec(ev.Exec)
+		r := p.cmdRecord(ev.Exec, proc)
+		return p.emit(ctx, &r)
+	case event.KindConn:
+		r := p.netRecord(ev.Conn)
+		return p.emit(ctx, &r)
+	}
+	return nil
+}
+
+func (p *Pipeline) emit(ctx context.Context, r *record.Record) error {
+	if r.Cmdline != "" {
+		if masked, changed := p.redactor.Redact(r.Cmdline); changed {
+			r.Cmdline = masked
+			p.redacted.Add(1)
+		}
+	}
+	if !p.keep(r) {
+		p.filtered.Add(1)
+		return nil
+	}
+	switch r.Source {
+	case field.Cmd:
+		p.captured[0].Add(1)
+	case field.Net:
+		p.captured[1].Add(1)
+	case field.KubeExec:
+		p.captured[2].Add(1)
+	}
+	if err := p.sink.Write(ctx, r); err != nil {
+		return fmt.Errorf("write record: %w", err)
+	}
+	return nil
+}
+
+func (p *Pipeline) keep(r *record.Record) bool {
+	for _, m := range p.exclude {
+		if m.Match(r) {
+			return false
+		}
+	}
+	if len(p.include) == 0 {
+		return true
+	}
+	for _, m := range p.include {
+		if m.Match(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Stats returns the counters.
+func (p *Pipeline) Stats() Stats {
+	return Stats{
+		Captured: map[field.Source]uint64{field.Cmd: p.captured[0].Load(), field.Net: p.captured[1].Load(), field.KubeExec: p.captured[2].Load()},
+		Filtered: p.filtered.Load(),
+		Redacted: p.redacted.Load(),
+	}
+}
+
+// RedactionCounts are the secrets masked, by rule.
+func (p *Pipeline) RedactionCounts() map[string]uint64 { return p.redactor.Counts() }
+
+// clock converts boot-time nanoseconds (what the kernel reports) to wall
+// time: the offset between CLOCK_REALTIME and CLOCK_BOOTTIME, read once.
+type clock struct{ offset int64 }
+
+func newClock() (clock, error) {
+	var rt, bt unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_REALTIME, &rt); err != nil {
+		return clock{}, fmt.Errorf("read realtime clock: %w", err)
+	}
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &bt); err != nil {
+		return clock{}, fmt.Errorf("read boot clock: %w", err)
+	}
+	return clock{offset: rt.Nano() - bt.Nano()}, nil
+}
+
+func (c clock) wall(bootNs uint64) int64 { return int64(bootNs) + c.offset }
+
+// errnoName names a negative errno (-111 → ECONNREFUSED).
+func errnoName(r int32) string {
+	if r >= 0 {
+		return ""
+	}
+	if name := unix.ErrnoName(unix.Errno(-r)); name != "" {
+		return name
+	}
+	return fmt.Sprintf("errno %d", -r)
+}
