@@ -76,7 +76,7 @@ func TestCommandRecords(t *testing.T) {
 	want := map[string]string{
 		"source": "cmd", "cluster": "demo", "host": "node-a", "host_mac": "02:42:ac:11:00:02", "container_id": cid,
 		"comm": "curl", "exe": "/usr/bin/curl", "cwd": "/work", "pid": "101", "ppid": "100",
-		"cmdline": `curl -H 'Authorization: Bearer ***' https://x/`,
+		"cmdline":  `curl -H 'Authorization: Bearer ***' https://x/`,
 		"shell_id": "100", "shell_distance": "1", "exec_id": "node-a:1600:101", "parent_exec_id": "node-a:1000:100",
 		"login_uid": "4294967295",
 	}
