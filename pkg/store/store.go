@@ -69,7 +69,7 @@ func Open(opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	opts.Limits = withDefaults(opts.Limits)
+	opts.Limits = opts.Limits.WithDefaults()
 	db, err := storage.Open(storage.Options{
 		Dir:             opts.Dir,
 		Retention:       opts.Retention,
@@ -93,29 +93,6 @@ func Open(opts Options) (*Store, error) {
 	}
 	s.handler = s.routes()
 	return s, nil
-}
-
-func withDefaults(l push.Limits) push.Limits {
-	d := push.DefaultLimits()
-	if l.MaxBodyBytes == 0 {
-		l.MaxBodyBytes = d.MaxBodyBytes
-	}
-	if l.MaxLineBytes == 0 {
-		l.MaxLineBytes = d.MaxLineBytes
-	}
-	if l.MaxLabelNameLen == 0 {
-		l.MaxLabelNameLen = d.MaxLabelNameLen
-	}
-	if l.MaxLabelValueLen == 0 {
-		l.MaxLabelValueLen = d.MaxLabelValueLen
-	}
-	if l.MaxLabelsPerStream == 0 {
-		l.MaxLabelsPerStream = d.MaxLabelsPerStream
-	}
-	if l.CreationGracePeriod == 0 {
-		l.CreationGracePeriod = d.CreationGracePeriod
-	}
-	return l
 }
 
 // Handler serves the Loki API.

@@ -83,8 +83,8 @@ func DefaultLimits() Limits {
 	}
 }
 
-// withDefaults replaces zero and negative fields by their defaults.
-func (l Limits) withDefaults() Limits {
+// WithDefaults replaces zero and negative fields by their defaults.
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxBodyBytes <= 0 {
 		l.MaxBodyBytes = d.MaxBodyBytes
@@ -173,7 +173,7 @@ const (
 // The error is nil, wraps ErrTooLarge, is a *ValidationError, or is an
 // error of r itself (wrapped).
 func Decode(r io.Reader, contentType, contentEncoding string, lim Limits, now time.Time) ([]stream.Stream, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	f, err := parseContentType(contentType)
 	if err != nil {
 		return nil, err

@@ -391,11 +391,11 @@ func TestDefaultLimits(t *testing.T) {
 	if got := DefaultLimits(); got != want {
 		t.Fatalf("DefaultLimits() = %+v", got)
 	}
-	if got := (Limits{}).withDefaults(); got != want {
+	if got := (Limits{}).WithDefaults(); got != want {
 		t.Fatalf("zero Limits take %+v", got)
 	}
 	custom := Limits{MaxBodyBytes: 1, MaxLineBytes: 2, MaxLabelNameLen: 3, MaxLabelValueLen: 4, MaxLabelsPerStream: 5, CreationGracePeriod: 6}
-	if got := custom.withDefaults(); got != custom {
+	if got := custom.WithDefaults(); got != custom {
 		t.Fatalf("set Limits became %+v", got)
 	}
 }

@@ -143,7 +143,7 @@ func checkErrorKind(tb testing.TB, err error) {
 // checkInvariants checks what every decoded result promises.
 func checkInvariants(tb testing.TB, streams []stream.Stream, lim Limits, now time.Time) {
 	tb.Helper()
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	seen := map[string]bool{}
 	for _, s := range streams {
 		key := s.Labels.String()
