@@ -157,6 +157,9 @@ func Fuzz() error {
 		{"./pkg/store/syntax", "FuzzParse"},
 		{"./pkg/store/push", "FuzzDecodeJSON"},
 		{"./pkg/store/push", "FuzzDecodeProtobuf"},
+		{"./collector/redact", "FuzzRedact"},
+		{"./collector/spool", "FuzzOpen"},
+		{"./collector/ship", "FuzzParseEntry"},
 	}
 	for _, t := range targets {
 		if err := sh.RunV("go", "test", t.pkg, "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", fuzztime, "-fuzzminimizetime", "1s"); err != nil {

@@ -42,6 +42,9 @@ func commands() []command {
 	return []command{
 		{"run", "capture this node's commands and connections (needs root)", runCapture},
 		{"store", "run the embedded, Loki-API-compatible store alone (no capture)", runStore},
+		{"query", "list records, newest first (FILTER, --sources, --since or --from/--to, --limit, --json)", runQuery},
+		{"groups", "count records by namespace > workload > pod (or --by host,container_id)", runGroups},
+		{"trace", "show an exec session: its kube exec and its process tree with connections", runTrace},
 		{"logql", "print the LogQL a filter compiles to (errors name the position)", runLogQL},
 	}
 }

@@ -6,16 +6,18 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/activityaudit/activityaudit/collector/agent"
 	"github.com/activityaudit/activityaudit/collector/container"
 	"github.com/activityaudit/activityaudit/collector/event"
 	"github.com/activityaudit/activityaudit/collector/hostinfo"
 	"github.com/activityaudit/activityaudit/collector/kernel"
 	"github.com/activityaudit/activityaudit/collector/pipeline"
 	"github.com/activityaudit/activityaudit/collector/proctable"
+	"github.com/activityaudit/activityaudit/collector/spool"
 	"github.com/activityaudit/activityaudit/pkg/filter"
 )
 
@@ -33,10 +35,21 @@ func (f *filtersFlag) Set(v string) error {
 	return nil
 }
 
-// runCapture records this node's commands and connections.
+// runCapture records this node's commands and connections and ships them.
 func runCapture(ctx context.Context, args []string, stdio IO) error {
 	fs := newFlagSet("run", "", stdio.Err)
-	sink := fs.String("sink", "stdout", "where records go: stdout (NDJSON of full records)")
+	configFile := fs.String("config", os.Getenv(envPrefix+"CONFIG"), "YAML file of settings (keys are these flags' names); flags, then ACTIVITYAUDIT_<FLAG> environment variables, win over it")
+	var conn connFlags
+	conn.register(fs, true)
+	var sf storeFlags
+	sf.register(fs)
+	sink := fs.String("sink", "loki", "where records go: loki (--loki-url, or the embedded store) or stdout (NDJSON, no spool)")
+	capture := fs.String("capture", "kernel", "record sources, comma-separated: kernel (eBPF, needs root), synthetic (generated load for tests and benchmarks)")
+	syntheticRate := fs.Int("synthetic-rate", 1000, "synthetic source: records per second")
+	syntheticLedger := fs.String("synthetic-ledger", "", "synthetic source: append each record's exec_id to this file once spooled")
+	spoolMax := fs.String("spool-max-bytes", "1GiB", "disk the spool may use while Loki is unreachable (about 6 hours at 100 records/s)")
+	spoolFull := fs.String("spool-full", string(spool.DropOldest), "when the spool is full: drop-oldest, drop-newest or block (capture waits; the kernel then drops, counted)")
+	metricsListen := fs.String("metrics-listen", "127.0.0.1:2112", "address of /metrics and /healthz (off: none)")
 	cluster := fs.String("cluster", "", "cluster name put on every record")
 	ringBytes := fs.Int("ring-bytes", 16<<20, "size of the kernel ring buffer (a power of two)")
 	auditID := fs.Bool("exec-audit-id", true, "read KUBERNETES_EXEC_AUDIT_ID from the environment of container-entry processes")
@@ -50,54 +63,116 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 	if len(pos) > 0 {
 		return usageError("run takes no arguments")
 	}
-	if *sink != "stdout" {
-		return usageError("unknown --sink %q: use stdout", *sink)
+	if err := applySettings(fs, *configFile, os.Getenv); err != nil {
+		return err
 	}
-	if os.Geteuid() != 0 {
-		return errors.New("capture needs root (or CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE and CAP_SYS_PTRACE): run it with sudo")
+	if err := conn.validate(""); err != nil {
+		return err
 	}
 	log := slog.New(slog.NewTextHandler(stdio.Err, nil))
+	if *sink != "loki" && *sink != "stdout" {
+		return usageError("unknown --sink %q: use loki or stdout", *sink)
+	}
+	useKernel, useSynthetic := false, false
+	for _, c := range strings.Split(*capture, ",") {
+		switch strings.TrimSpace(c) {
+		case "kernel":
+			useKernel = true
+		case "synthetic":
+			useSynthetic = true
+		default:
+			return usageError("unknown --capture %q: use kernel, synthetic or both", c)
+		}
+	}
+	full, err := spool.ParseFullPolicy(*spoolFull)
+	if err != nil {
+		return usageError("--spool-full: %v", err)
+	}
+	maxSpool, err := parseBytes(*spoolMax)
+	if err != nil {
+		return usageError("--spool-max-bytes: %v", err)
+	}
+	storeOpts, err := sf.options(log)
+	if err != nil {
+		return err
+	}
 	host, err := hostinfo.Read()
 	if err != nil {
 		return err
 	}
-	table, err := proctable.New(proctable.Config{Node: host.Host})
+	pcfg := pipeline.Config{Cluster: *cluster, Host: host, Include: include, Exclude: exclude}
+	kopts := kernel.Options{RingBytes: *ringBytes, ExecAuditID: *auditID}
+	if useKernel && os.Geteuid() != 0 {
+		return errors.New("capture needs root (or CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE and CAP_SYS_PTRACE): run it with sudo")
+	}
+	if *sink == "stdout" {
+		if useSynthetic {
+			return usageError("--sink stdout works with --capture kernel only")
+		}
+		return captureToStdout(ctx, pcfg, kopts, stdio, log)
+	}
+
+	var sources []agent.Source
+	if useSynthetic {
+		sources = append(sources, &agent.SyntheticSource{Rate: *syntheticRate, Ledger: *syntheticLedger})
+	}
+	if useKernel {
+		ks, err := agent.OpenKernel(pcfg, kopts, log)
+		if err != nil {
+			return err
+		}
+		sources = append(sources, ks)
+	}
+	hc, err := conn.httpClient()
+	if err != nil {
+		return err
+	}
+	cfg := agent.Config{
+		DataDir:       sf.dataDir,
+		Loki:          conn.cfg,
+		HTTPClient:    hc,
+		Store:         storeOpts,
+		Spool:         spool.Options{MaxBytes: maxSpool, Full: full},
+		MetricsListen: *metricsListen,
+		Log:           log,
+		Ready: func(lokiURL, metricsAddr string) {
+			if !conn.set() {
+				fmt.Fprintf(stdio.Err, "Recording into the embedded store; Loki API on %s (data in %s)\n", lokiURL, sf.dataDir)
+				fmt.Fprintf(stdio.Err, "Try: collector query 'comm=\"curl\"' --since 10m\n")
+			} else {
+				fmt.Fprintf(stdio.Err, "Shipping to %s (spool in %s)\n", lokiURL, sf.dataDir)
+			}
+			if metricsAddr != "" {
+				fmt.Fprintf(stdio.Err, "Metrics on http://%s/metrics, health on http://%s/healthz\n", metricsAddr, metricsAddr)
+			}
+		},
+	}
+	return agent.Run(ctx, cfg, sources...)
+}
+
+// captureToStdout prints records as NDJSON: no spool, no shipping.
+func captureToStdout(ctx context.Context, pcfg pipeline.Config, kopts kernel.Options, stdio IO, log *slog.Logger) error {
+	table, err := proctable.New(proctable.Config{Node: pcfg.Host.Host})
 	if err != nil {
 		return err
 	}
 	if err := table.Bootstrap(); err != nil {
 		return fmt.Errorf("read running processes: %w", err)
 	}
-	kc, err := kernel.Open(kernel.Options{RingBytes: *ringBytes, ExecAuditID: *auditID})
+	kc, err := kernel.Open(kopts)
 	if err != nil {
 		return err
 	}
 	defer kc.Close()
-	p, err := pipeline.New(pipeline.Config{Cluster: *cluster, Host: host, Include: include, Exclude: exclude},
-		table, container.NewResolver(""), pipeline.NewNDJSON(stdio.Out))
+	p, err := pipeline.New(pcfg, table, container.NewResolver(""), pipeline.NewNDJSON(stdio.Out))
 	if err != nil {
 		return err
 	}
-	log.Info("capturing", "host", host.Host, "processes", table.Len())
+	log.Info("capturing", "host", pcfg.Host.Host, "processes", table.Len())
 	events := make(chan event.Event, 4096)
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return kc.Run(ctx, events) })
-	g.Go(func() error { return p.Run(ctx, events) })
-	g.Go(func() error {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-				st := p.Stats()
-				drops, _ := kc.Drops()
-				log.Info("capture stats", "cmd", st.Captured["cmd"], "net", st.Captured["net"], "filtered", st.Filtered,
-					"redacted", st.Redacted, "kernel_drops", drops.RingFull, "processes", table.Len())
-			}
-		}
-	})
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return kc.Run(gctx, events) })
+	g.Go(func() error { return p.Run(gctx, events) })
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -24,14 +24,14 @@ type storeFlags struct {
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory of the embedded store")
+	fs.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory of the collector's data: the embedded store (store/), the spool (spool/), the dead-letter file")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:3100", "address of the embedded store's Loki API")
 	fs.StringVar(&f.retention, "retention", "7d", "delete records older than this (0 keeps everything)")
 	fs.StringVar(&f.maxDisk, "max-disk", "10GiB", "evict the oldest records beyond this size on disk (0: no cap)")
 }
 
 func (f *storeFlags) options(log *slog.Logger) (store.Options, error) {
-	opts := store.Options{Dir: f.dataDir, Listen: f.listen, Logger: log}
+	opts := store.Options{Dir: filepath.Join(f.dataDir, "store"), Listen: f.listen, Logger: log}
 	if f.retention != "0" {
 		d, err := timerange.ParseDuration(f.retention)
 		if err != nil {

@@ -25,6 +25,12 @@ type Sink interface {
 	Write(ctx context.Context, r *record.Record) error
 }
 
+// Flusher is a Sink that buffers: Run calls Flush whenever no event is
+// waiting, so records are batched under load and never wait when idle.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
 // Config configures a pipeline.
 type Config struct {
 	Cluster string
@@ -98,18 +104,35 @@ func New(cfg Config, table *proctable.Table, containers Containers, sink Sink) (
 	return p, nil
 }
 
-// Run handles events until the channel closes or ctx is done.
+// Run handles events until the channel closes or ctx is done. A sink that
+// is a Flusher is flushed whenever the channel is empty, and at the end.
 func (p *Pipeline) Run(ctx context.Context, events <-chan event.Event) error {
+	flusher, _ := p.sink.(Flusher)
+	flush := func() error {
+		if flusher == nil {
+			return nil
+		}
+		if err := flusher.Flush(ctx); err != nil {
+			return fmt.Errorf("flush records: %w", err)
+		}
+		return nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			ctx = context.WithoutCancel(ctx) // keep what was captured
+			return flush()
 		case ev, ok := <-events:
 			if !ok {
-				return nil
+				return flush()
 			}
 			if err := p.Handle(ctx, ev); err != nil {
 				return err
+			}
+			if len(events) == 0 {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/activityaudit/activityaudit/collector/container"
 	"github.com/activityaudit/activityaudit/collector/event"
@@ -164,10 +166,16 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"sh", "-c", "echo \"a b\"; exit 0"}, false, `sh -c 'echo "a b"; exit 0'`},
 		{[]string{"echo", "it's", ""}, false, `echo 'it'\''s' ''`},
 		{[]string{"x", "a=b,c:d@e%f"}, true, "x a=b,c:d@e%f [truncated]"},
+		{[]string{"printf", "''", "a'b'c", "$HOME"}, false, `printf ''\'''\''' 'a'\''b'\''c' '$HOME'`},
+		{nil, false, ""},
+		{nil, true, TruncatedMark},
 	}
 	for _, tt := range tests {
 		if got := CommandLine(tt.args, tt.truncated); got != tt.want {
 			t.Errorf("CommandLine(%q) = %s, want %s", tt.args, got, tt.want)
+		}
+		if allocs := testing.AllocsPerRun(10, func() { CommandLine(tt.args, tt.truncated) }); allocs > 1 {
+			t.Errorf("CommandLine(%q): %v allocations, want at most 1", tt.args, allocs)
 		}
 	}
 }
@@ -177,6 +185,12 @@ func TestNDJSON(t *testing.T) {
 	s := NewNDJSON(&buf)
 	r := record.Record{Time: 1795687500500000000, Source: field.Cmd, Host: "node-a", Pod: "web-1", Comm: "ls", Cmdline: `ls "x"`, PID: 7}
 	if err := s.Write(context.Background(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("written before Flush: %s", buf.String())
+	}
+	if err := s.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var got map[string]any
@@ -191,5 +205,46 @@ func TestNDJSON(t *testing.T) {
 	}
 	if _, ok := got["job"]; ok {
 		t.Error("job label in the output")
+	}
+}
+
+// lockedBuffer is a bytes.Buffer a test reads while Run writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestRunFlushes: a record written to a buffering sink is flushed as soon
+// as no event waits, without the channel closing.
+func TestRunFlushes(t *testing.T) {
+	p, _ := newTestPipeline(t, Config{})
+	out := &lockedBuffer{}
+	p.sink = NewNDJSON(out)
+	events := make(chan event.Event, 1)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background(), events) }()
+	events <- execEvent(100, 1, 1_000, "bash", "bash", "-l")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"cmdline":"bash -l"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("record not flushed; written: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(events)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"strconv"
 	"sync"
@@ -20,20 +21,33 @@ type NDJSON struct {
 	buf []byte
 }
 
-// NewNDJSON writes to w.
-func NewNDJSON(w io.Writer) *NDJSON { return &NDJSON{w: bufio.NewWriter(w)} }
+var _ Flusher = (*NDJSON)(nil)
 
-// Write writes one record and flushes it (records are few per second; a
-// reader sees each at once).
+// NewNDJSON writes to w.
+func NewNDJSON(w io.Writer) *NDJSON { return &NDJSON{w: bufio.NewWriterSize(w, 64<<10)} }
+
+// Write buffers one record. Run flushes whenever no event waits: a
+// reader sees each record at once when they are few, and under load they
+// are written in batches rather than one write(2) each.
 func (s *NDJSON) Write(_ context.Context, r *record.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf = AppendJSON(s.buf[:0], r)
 	s.buf = append(s.buf, '\n')
 	if _, err := s.w.Write(s.buf); err != nil {
-		return err
+		return fmt.Errorf("write record: %w", err)
 	}
-	return s.w.Flush()
+	return nil
+}
+
+// Flush writes the buffered records.
+func (s *NDJSON) Flush(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("write records: %w", err)
+	}
+	return nil
 }
 
 // AppendJSON appends a record as one flat JSON object.

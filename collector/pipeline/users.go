@@ -6,39 +6,59 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // users resolves uids to names from the passwd file of the process's own
 // root — the container's /etc/passwd for a container process — read through
 // /proc/<pid>/root and cached per container ("" is the host).
+//
+// A root whose passwd could not be read (the process was gone by the time
+// its exec was handled, or the image has none) is tried again only after
+// retryMissing: in an exec storm of short-lived processes each exec would
+// otherwise cost a failed open.
 type users struct {
 	procRoot string
 	byRoot   map[string]map[uint32]string
+	missing  map[string]time.Time // when the root was last tried and not found
+	now      func() time.Time
 }
 
 // maxRoots bounds the cache; past it, it starts afresh.
 const maxRoots = 4096
 
+// retryMissing is the least time between two reads of a root's passwd that
+// was not found.
+const retryMissing = 100 * time.Millisecond
+
 func newUsers(procRoot string) *users {
-	return &users{procRoot: procRoot, byRoot: map[string]map[uint32]string{}}
+	return &users{procRoot: procRoot, byRoot: map[string]map[uint32]string{}, missing: map[string]time.Time{}, now: time.Now}
 }
 
 // Name returns the user name of uid for a process, or "" when unknown.
 func (u *users) Name(pid uint32, containerID string, uid uint32) string {
 	names, ok := u.byRoot[containerID]
 	if !ok {
+		if last, tried := u.missing[containerID]; tried && u.now().Sub(last) < retryMissing {
+			return ""
+		}
 		if containerID == "" {
 			pid = 1
 		}
 		var found bool
 		names, found = readPasswd(filepath.Join(u.procRoot, strconv.FormatUint(uint64(pid), 10), "root", "etc", "passwd"))
 		if !found {
-			return "" // the process is gone, or has no passwd: try again next time
+			if len(u.missing) >= maxRoots {
+				clear(u.missing)
+			}
+			u.missing[containerID] = u.now()
+			return ""
 		}
 		if len(u.byRoot) >= maxRoots {
 			u.byRoot = map[string]map[uint32]string{}
 		}
 		u.byRoot[containerID] = names
+		delete(u.missing, containerID)
 	}
 	return names[uid]
 }

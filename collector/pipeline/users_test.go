@@ -1,0 +1,53 @@
+package pipeline
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestUsers(t *testing.T) {
+	proc := t.TempDir()
+	writePasswd := func(pid, content string) {
+		t.Helper()
+		dir := filepath.Join(proc, pid, "root", "etc")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePasswd("1", "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\nbob:x:1000:1000::/:/bin/sh\n")
+	now := time.Unix(1000, 0)
+	u := newUsers(proc)
+	u.now = func() time.Time { return now }
+
+	steps := []struct {
+		name      string
+		pid       uint32
+		container string
+		uid       uint32
+		advance   time.Duration
+		before    func()
+		want      string
+	}{
+		{name: "host users come from pid 1's root", pid: 4242, uid: 1000, want: "alice"},
+		{name: "unknown uid", pid: 4242, uid: 7, want: ""},
+		{name: "container whose process is gone", pid: 50, container: "c1", uid: 0, want: ""},
+		{name: "not read again at once", pid: 51, container: "c1", uid: 0, before: func() { writePasswd("51", "daemon:x:0:0::/:/bin/sh\n") }, want: ""},
+		{name: "read again after retryMissing", pid: 51, container: "c1", uid: 0, advance: retryMissing, want: "daemon"},
+		{name: "then cached by container", pid: 99, container: "c1", uid: 0, want: "daemon"},
+		{name: "another container is read on its own", pid: 60, container: "c2", uid: 0, before: func() { writePasswd("60", "admin:x:0:0::/:/bin/sh\n") }, want: "admin"},
+	}
+	for _, s := range steps {
+		if s.before != nil {
+			s.before()
+		}
+		now = now.Add(s.advance)
+		if got := u.Name(s.pid, s.container, s.uid); got != s.want {
+			t.Errorf("%s: Name(%d, %q, %d) = %q, want %q", s.name, s.pid, s.container, s.uid, got, s.want)
+		}
+	}
+}
