@@ -43,13 +43,22 @@ func main() {
 	}
 }
 
-func run(mode string, rate int, duration time.Duration, execs int, batchWait time.Duration) error {
+func run(mode string, rate int, duration time.Duration, execs int, batchWait time.Duration) (err error) {
 	dir, err := os.MkdirTemp("", "shipbench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "collector")
+	defer func() {
+		if err != nil { // show what the processes said
+			for _, name := range []string{"store.log", "collector.log"} {
+				if b, rerr := os.ReadFile(filepath.Join(dir, name)); rerr == nil {
+					fmt.Fprintf(os.Stderr, "--- %s\n%s", name, b)
+				}
+			}
+		}
+	}()
+	bin := filepath.Join(dir, "collector.bin")
 	if out, err := exec.Command("go", "build", "-o", bin, "./collector").CombinedOutput(); err != nil {
 		return fmt.Errorf("build collector: %v\n%s", err, out)
 	}

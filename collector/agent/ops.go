@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,7 +13,7 @@ import (
 	"github.com/activityaudit/activityaudit/collector/spool"
 )
 
-// newOpsServer serves /metrics and /healthz. /healthz answers 200 while
+// newOpsServer serves /metrics, /healthz and /debug/pprof/. /healthz answers 200 while
 // records are being delivered, 503 with the reason while pushes fail (the
 // spool still holds the records).
 func newOpsServer(reg *prometheus.Registry, sh *ship.Shipper, sp *spool.Spool) *http.Server {
@@ -27,6 +28,11 @@ func newOpsServer(reg *prometheus.Registry, sh *ship.Shipper, sp *spool.Spool) *
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	// Go's profiler, as Loki and Prometheus serve it: the ops port listens
+	// on loopback unless configured otherwise.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 }
 
