@@ -107,7 +107,6 @@ func Run(ctx context.Context, cfg Config, sources ...Source) error {
 		storeDone := make(chan error, 1)
 		go func() { storeDone <- embedded.Serve(storeCtx, ln) }()
 		defer func() { stopStore(); <-storeDone }()
-		log.Info("embedded store serving the Loki API", "url", cfg.Loki.URL.String(), "dir", cfg.Store.Dir)
 	}
 
 	shipper, err := ship.New(ship.Config{

@@ -47,7 +47,7 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 	capture := fs.String("capture", "kernel", "record sources, comma-separated: kernel (eBPF, needs root), synthetic (generated load for tests and benchmarks)")
 	syntheticRate := fs.Int("synthetic-rate", 1000, "synthetic source: records per second")
 	syntheticLedger := fs.String("synthetic-ledger", "", "synthetic source: append each record's exec_id to this file once spooled")
-	spoolMax := fs.String("spool-max-bytes", "1GiB", "disk the spool may use while Loki is unreachable (about 6 hours at 100 records/s)")
+	spoolMax := fs.String("spool-max-bytes", "1GiB", "disk the spool may use while Loki is unreachable (about 5 hours at 100 records/s of 600 bytes)")
 	spoolFull := fs.String("spool-full", string(spool.DropOldest), "when the spool is full: drop-oldest, drop-newest or block (capture waits; the kernel then drops, counted)")
 	metricsListen := fs.String("metrics-listen", "127.0.0.1:2112", "address of /metrics and /healthz (off: none)")
 	cluster := fs.String("cluster", "", "cluster name put on every record")

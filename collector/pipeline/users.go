@@ -42,11 +42,19 @@ func (u *users) Name(pid uint32, containerID string, uid uint32) string {
 		if last, tried := u.missing[containerID]; tried && u.now().Sub(last) < retryMissing {
 			return ""
 		}
+		// The host's passwd is that of pid 1's root; where pid 1's root
+		// cannot be read (a sandbox, or no CAP_SYS_PTRACE over it), that of
+		// the process itself, then the collector's own.
+		roots := []string{strconv.FormatUint(uint64(pid), 10)}
 		if containerID == "" {
-			pid = 1
+			roots = []string{"1", roots[0], "self"}
 		}
 		var found bool
-		names, found = readPasswd(filepath.Join(u.procRoot, strconv.FormatUint(uint64(pid), 10), "root", "etc", "passwd"))
+		for _, root := range roots {
+			if names, found = readPasswd(filepath.Join(u.procRoot, root, "root", "etc", "passwd")); found {
+				break
+			}
+		}
 		if !found {
 			if len(u.missing) >= maxRoots {
 				clear(u.missing)

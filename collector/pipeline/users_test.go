@@ -51,3 +51,32 @@ func TestUsers(t *testing.T) {
 		}
 	}
 }
+
+func TestUsersHostFallback(t *testing.T) {
+	tests := []struct {
+		name  string
+		roots map[string]string // pid dir → passwd
+		want  string
+	}{
+		{name: "pid 1 unreadable: the process's own root", roots: map[string]string{"4242": "carol:x:5:5::/:/bin/sh\n", "self": "dave:x:5:5::/:/bin/sh\n"}, want: "carol"},
+		{name: "then the collector's own root", roots: map[string]string{"self": "dave:x:5:5::/:/bin/sh\n"}, want: "dave"},
+		{name: "pid 1 first when readable", roots: map[string]string{"1": "erin:x:5:5::/:/bin/sh\n", "4242": "carol:x:5:5::/:/bin/sh\n"}, want: "erin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proc := t.TempDir()
+			for pid, content := range tt.roots {
+				dir := filepath.Join(proc, pid, "root", "etc")
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := newUsers(proc).Name(4242, "", 5); got != tt.want {
+				t.Errorf("Name = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
