@@ -12,8 +12,13 @@ import (
 
 // Resolver maps cgroup v2 ids (what the kernel side reports: the inode
 // number of the cgroup's directory in the cgroup2 file system) to cgroup
-// paths and containers. It walks the cgroup2 tree and caches what it found;
-// a miss rescans, at most once per rescan interval. The cache is bounded:
+// paths and containers. It walks the cgroup2 tree and caches what it found.
+// A miss rescans at once — a container's first exec comes milliseconds
+// after its runtime made the cgroup — unless a walk ran less than the
+// walk gap ago (so a storm of misses costs at most one walk per gap), or a
+// walk already missed that id less than the rescan interval ago (a cgroup
+// gone before it was seen is not searched for on each of its events).
+// The cache is bounded:
 // past the bound, cgroups that the last walk no longer found go first.
 // cgroup2 ids are not reused (kernfs allocates them cyclically in 64 bits),
 // so a cached id never comes to mean another cgroup. Safe for concurrent
@@ -21,11 +26,13 @@ import (
 type Resolver struct {
 	root      string
 	interval  time.Duration
+	gap       time.Duration
 	max       int
 	now       func() time.Time
 	mu        sync.Mutex
 	byID      map[uint64]*cached
-	gen       uint64 // walks done
+	missed    map[uint64]time.Time // ids a walk did not find, and when
+	gen       uint64               // walks done
 	lastWalk  time.Time
 	walkError error
 }
@@ -44,13 +51,19 @@ type Option func(*Resolver)
 // Defaults.
 const (
 	DefaultRescanInterval = time.Second
+	DefaultWalkGap        = 10 * time.Millisecond
 	DefaultMaxEntries     = 65536
 )
 
-// WithRescanInterval sets the least time between two walks of the tree
-// (0: walk on every miss).
+// WithRescanInterval sets how long an id that a walk did not find is not
+// searched for again (0: on every miss); it also caps the walk gap.
 func WithRescanInterval(d time.Duration) Option {
 	return func(r *Resolver) { r.interval = d }
+}
+
+// WithWalkGap sets the least time between two walks of the tree.
+func WithWalkGap(d time.Duration) Option {
+	return func(r *Resolver) { r.gap = d }
 }
 
 // WithMaxEntries bounds the cache.
@@ -71,13 +84,16 @@ func NewResolver(root string, opts ...Option) *Resolver {
 	r := &Resolver{
 		root:     filepath.Clean(root),
 		interval: DefaultRescanInterval,
+		gap:      DefaultWalkGap,
 		max:      DefaultMaxEntries,
 		now:      time.Now,
 		byID:     make(map[uint64]*cached),
+		missed:   make(map[uint64]time.Time),
 	}
 	for _, o := range opts {
 		o(r)
 	}
+	r.gap = min(r.gap, r.interval)
 	return r
 }
 
@@ -136,12 +152,24 @@ func (r *Resolver) lookup(id uint64) *cached {
 		return c
 	}
 	now := r.now()
-	if r.gen > 0 && now.Sub(r.lastWalk) < r.interval {
+	if r.gen > 0 && now.Sub(r.lastWalk) < r.gap {
+		return nil
+	}
+	if t, ok := r.missed[id]; ok && now.Sub(t) < r.interval {
 		return nil
 	}
 	r.lastWalk = now
 	r.walkError = r.walk(id)
-	return r.byID[id]
+	c, ok := r.byID[id]
+	if !ok {
+		if len(r.missed) >= r.max {
+			clear(r.missed)
+		}
+		r.missed[id] = now
+		return nil
+	}
+	delete(r.missed, id)
+	return c
 }
 
 // walk reads the whole tree into the cache, then trims it to the bound,

@@ -78,27 +78,37 @@ func TestResolverFakeTree(t *testing.T) {
 
 func TestResolverRescan(t *testing.T) {
 	tests := []struct {
-		name     string
-		interval time.Duration
-		advance  time.Duration
-		found    bool
+		name       string
+		interval   time.Duration
+		gap        time.Duration
+		missBefore bool          // look the new cgroup's id up (as a miss) before it exists
+		advance    time.Duration // between the last walk and the lookup
+		found      bool
 	}{
-		{"no limit rescans on every miss", 0, 0, true},
-		{"within the interval a miss does not rescan", time.Hour, time.Minute, false},
-		{"after the interval a miss rescans", time.Hour, 2 * time.Hour, true},
+		{name: "no limit rescans on every miss", found: true},
+		{name: "a new cgroup is found on its first miss", interval: time.Hour, gap: time.Millisecond, advance: time.Second, found: true},
+		{name: "not within the walk gap of the last walk", interval: time.Hour, gap: time.Minute, advance: time.Second, found: false},
+		{name: "after the walk gap", interval: time.Hour, gap: time.Minute, advance: 2 * time.Minute, found: true},
+		{name: "an id a walk missed is not searched for within the interval", interval: time.Hour, gap: time.Millisecond, missBefore: true, advance: time.Minute, found: false},
+		{name: "an id a walk missed is searched for after the interval", interval: time.Hour, gap: time.Millisecond, missBefore: true, advance: 2 * time.Hour, found: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
 			c := &clock{t: time.Unix(1000, 0)}
-			r := NewResolver(root, WithRescanInterval(tt.interval))
+			r := NewResolver(root, WithRescanInterval(tt.interval), WithWalkGap(tt.gap))
 			r.now = c.now
 			if _, ok := r.Path(inode(t, root)); !ok {
 				t.Fatal("root not found on the first walk")
 			}
 			ids := mkdirs(t, root, "/docker/"+hexB)
+			id := ids["/docker/"+hexB]
+			if tt.missBefore {
+				// What a walk run before the cgroup existed would leave.
+				r.missed[id] = c.t
+			}
 			c.t = c.t.Add(tt.advance)
-			info, ok := r.Container(ids["/docker/"+hexB])
+			info, ok := r.Container(id)
 			if ok != tt.found {
 				t.Fatalf("Container after a new cgroup: found %v, want %v", ok, tt.found)
 			}
@@ -107,6 +117,21 @@ func TestResolverRescan(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a missed id is remembered", func(t *testing.T) {
+		root := t.TempDir()
+		c := &clock{t: time.Unix(1000, 0)}
+		r := NewResolver(root, WithRescanInterval(time.Hour), WithWalkGap(0))
+		r.now = c.now
+		for range 3 {
+			if _, ok := r.Path(987654321); ok {
+				t.Fatal("an id that is no cgroup was found")
+			}
+			c.t = c.t.Add(time.Second)
+		}
+		if r.gen != 1 {
+			t.Errorf("%d walks for three lookups of one missing id, want 1", r.gen)
+		}
+	})
 }
 
 func TestResolverBound(t *testing.T) {
