@@ -48,8 +48,9 @@ func TestDefaultRules(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	for _, rules := range [][]Rule{
-		{{"bad", "("}},
-		{{"one group", "(x)"}},
+		{{Name: "bad", Pattern: "("}},
+		{{Name: "one group", Pattern: "(x)"}},
+		{{Name: "empty hint", Pattern: "(x)(y)", Hints: []string{""}}},
 	} {
 		if _, err := New(rules); err == nil || !strings.Contains(err.Error(), rules[0].Name) {
 			t.Errorf("New(%v) error %v", rules, err)
@@ -63,11 +64,64 @@ func FuzzRedact(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	// The same rules without hints: hints may only save time.
+	var bare []Rule
+	for _, rule := range DefaultRules {
+		bare = append(bare, Rule{Name: rule.Name, Pattern: rule.Pattern})
+	}
+	unhinted, err := New(bare)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		out, _ := r.Redact(s)
 		again, changed := r.Redact(out)
 		if changed || again != out {
 			t.Fatalf("not idempotent: %q -> %q -> %q", s, out, again)
 		}
+		if want, _ := unhinted.Redact(s); out != want {
+			t.Fatalf("hints changed the result: %q -> %q, without hints %q", s, out, want)
+		}
 	})
+}
+
+func TestHints(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"no hint: untouched", "ls -la /tmp", "ls -la /tmp"},
+		{"hint in upper case", "curl --PASSWORD=hunter2", "curl --PASSWORD=***"},
+		{"long s folds onto s", "app --paſsword=hunter2", "app --paſsword=***"},
+		{"Kelvin sign folds onto k", "app --api-\u212aey=abc", "app --api-\u212aey=***"},
+		{"longer than the stack buffer", strings.Repeat("x", 600) + " --token=abc", strings.Repeat("x", 600) + " --token=***"},
+	}
+	r, err := New(DefaultRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, _ := r.Redact(tt.in); got != tt.want {
+				t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func BenchmarkRedact(b *testing.B) {
+	r, err := New(DefaultRules)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, in := range []struct{ name, s string }{
+		{"plain", "/usr/bin/python3 /opt/app/manage.py runserver 0.0.0.0:8000 --settings=app.settings.prod"},
+		{"secret", "curl -H 'Authorization: Bearer abc' https://u:p@example.com/?token=t --password=p"},
+	} {
+		b.Run(in.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Redact(in.s)
+			}
+		})
+	}
 }
