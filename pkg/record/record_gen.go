@@ -103,8 +103,10 @@ type Record struct {
 	UserAgent string `json:"user_agent"`
 	// SourceAddresses: Source IPs of the request, comma-separated.
 	SourceAddresses string `json:"source_addresses"`
-	// AuditID: Kubernetes audit ID.
+	// AuditID: Kubernetes audit ID; on a command, the KUBERNETES_EXEC_AUDIT_ID its exec session's entry process carried.
 	AuditID string `json:"audit_id"`
+	// EndTime: When the exec ended (its ResponseComplete), Unix nanoseconds; 0 while it runs or when its end was not seen.
+	EndTime uint64 `json:"end_time"`
 	// ResponseCode: HTTP status of the response (101 for an upgraded exec, 403 when denied).
 	ResponseCode uint64 `json:"response_code"`
 	// ExecStdin: Whether stdin was attached (stdin=true).
@@ -160,9 +162,10 @@ const (
 	idxUserAgent       = 43
 	idxSourceAddresses = 44
 	idxAuditID         = 45
-	idxResponseCode    = 46
-	idxExecStdin       = 47
-	idxExecTTY         = 48
+	idxEndTime         = 46
+	idxResponseCode    = 47
+	idxExecStdin       = 48
+	idxExecTTY         = 49
 )
 
 // Text returns the value of the field named name as Loki shows it: the
@@ -296,6 +299,11 @@ func (r *Record) Text(name string) (text string, ok bool) {
 		return r.SourceAddresses, true
 	case "audit_id":
 		return r.AuditID, true
+	case "end_time":
+		if !r.present(idxEndTime, r.EndTime != 0) {
+			return "", true
+		}
+		return strconv.FormatUint(r.EndTime, 10), true
 	case "response_code":
 		if !r.present(idxResponseCode, r.ResponseCode != 0) {
 			return "", true
@@ -459,6 +467,10 @@ func (r *Record) appendBody(b []byte) []byte {
 	if r.AuditID != "" {
 		b = jsonscan.AppendKey(b, &first, "audit_id")
 		b = jsonscan.AppendString(b, r.AuditID)
+	}
+	if r.present(idxEndTime, r.EndTime != 0) {
+		b = jsonscan.AppendKey(b, &first, "end_time")
+		b = strconv.AppendUint(b, r.EndTime, 10)
 	}
 	if r.present(idxResponseCode, r.ResponseCode != 0) {
 		b = jsonscan.AppendKey(b, &first, "response_code")
@@ -687,6 +699,10 @@ func (r *Record) setBody(key string, v jsonscan.Value) error {
 	case "audit_id":
 		s, err := v.Str(key)
 		r.AuditID = s
+		return err
+	case "end_time":
+		u, err := v.Uint(key)
+		r.EndTime = u
 		return err
 	case "response_code":
 		u, err := v.Uint(key)

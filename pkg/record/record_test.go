@@ -72,7 +72,7 @@ func TestEncode(t *testing.T) {
 			rec:          sampleKubeExec(),
 			wantLabels:   `{cluster="demo", host="node-a", job="activity-audit", namespace="shop", source="kube_exec", workload="woocommerce"}`,
 			wantMetadata: []Pair{{"pod", "woocommerce-6877958-x2b4q"}, {"container", "php"}, {"container_id", strings.Repeat("a1", 32)}, {"session", "node-a:1795687500000000000:9001"}},
-			wantLine:     `{"workload_kind":"Deployment","resource":"pods","name":"woocommerce-6877958-x2b4q","subresource":"exec","command":"bash","k8s_user":"johndoe","k8s_groups":"system:authenticated,dev","user_agent":"kubectl/v1.33.1 (linux/amd64) kubernetes/abc","source_addresses":"203.0.113.7","audit_id":"00c8decc-b988-4086-908b-fe8ec37b9380","response_code":101,"exec_stdin":true,"exec_tty":true}`,
+			wantLine:     `{"workload_kind":"Deployment","resource":"pods","name":"woocommerce-6877958-x2b4q","subresource":"exec","command":"bash","k8s_user":"johndoe","k8s_groups":"system:authenticated,dev","user_agent":"kubectl/v1.33.1 (linux/amd64) kubernetes/abc","source_addresses":"203.0.113.7","audit_id":"00c8decc-b988-4086-908b-fe8ec37b9380","end_time":0,"response_code":101,"exec_stdin":true,"exec_tty":true}`,
 		},
 		{
 			name:       "host process outside kubernetes: missing values are no labels",
