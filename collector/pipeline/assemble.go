@@ -20,6 +20,11 @@ func (p *Pipeline) cmdRecord(e *event.Exec, proc proctable.Process) record.Recor
 	r.ShellID, r.ShellDistance = uint64(proc.ShellID), uint64(proc.ShellDistance)
 	r.ExecID, r.ParentExecID = proc.ExecID, proc.ParentExecID
 	r.Session, r.SessionEntry = proc.Session, proc.SessionEntry
+	if proc.Session != "" {
+		// KEP-6035: the API server's audit id, passed to the exec'd process:
+		// ties the session to its kube exec exactly.
+		r.AuditID = proc.ExecAuditID
+	}
 	return r
 }
 

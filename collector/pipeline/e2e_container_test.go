@@ -183,7 +183,8 @@ func TestCaptureContainer(t *testing.T) {
 	// it rather than exec it in its own process; wget has no -T (busybox
 	// 1.35's crashes with it), a refused connect returns at once.
 	const script = "echo hi; /bin/wget -q -O- http://127.0.0.1:9/ || true; /bin/ls /; exit 0"
-	runcExec := c.Exec("sh", "-c", script)
+	const auditID = "0b0e7f6c-e2e0-4c9e-9a55-5e55e55e55e5"
+	runcExec := c.ExecEnv([]string{"KUBERNETES_EXEC_AUDIT_ID=" + auditID}, "sh", "-c", script)
 	sh := sink.waitOne(t, "the exec'd sh", func(r *record.Record) bool {
 		return r.Source == field.Cmd && r.PPID == uint64(runcExec.Process.Pid) && r.Cmdline == "sh -c '"+script+"'"
 	})
@@ -228,6 +229,9 @@ func TestCaptureContainer(t *testing.T) {
 		check{"init's sleep: user from the container's passwd", [2]any{initSleep.UID, initSleep.User}, [2]any{uint64(0), "root"}},
 		check{"exec'd sh: program and directory", [3]string{sh.Comm, sh.Exe, sh.Cwd}, [3]string{"sh", "/bin/busybox", "/"}},
 		check{"exec'd sh: starts a session", [2]any{sh.Session, sh.SessionEntry}, [2]any{sh.ExecID, true}},
+		check{"exec'd sh: carries the audit id it was given", sh.AuditID, auditID},
+		check{"wget: inherits the session's audit id", wget.AuditID, auditID},
+		check{"init: no audit id", initSh.AuditID, ""},
 		check{"exec'd sh: its own shell", [2]uint64{sh.ShellID, sh.ShellDistance}, [2]uint64{sh.PID, 0}},
 		check{"exec'd sh: user", sh.User, "root"},
 		check{"wget: program", [2]string{wget.Comm, wget.Exe}, [2]string{"wget", "/bin/busybox"}},

@@ -247,7 +247,18 @@ func (c *Container) CgroupV2Path() string {
 // containerd-shim's does) and returns it; clean-up waits for it.
 func (c *Container) Exec(args ...string) *exec.Cmd {
 	c.t.Helper()
-	cmd := c.command(append([]string{"exec", c.ID}, args...)...)
+	return c.ExecEnv(nil, args...)
+}
+
+// ExecEnv is Exec with environment variables (NAME=value) added to the
+// exec'd process's, as the kubelet passes KUBERNETES_EXEC_AUDIT_ID.
+func (c *Container) ExecEnv(env []string, args ...string) *exec.Cmd {
+	c.t.Helper()
+	runcArgs := []string{"exec"}
+	for _, e := range env {
+		runcArgs = append(runcArgs, "--env", e)
+	}
+	cmd := c.command(append(append(runcArgs, c.ID), args...)...)
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("runc exec: %v", err)
 	}
