@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -31,33 +32,49 @@ func runTrace(ctx context.Context, args []string, stdio IO) error {
 		return err
 	}
 	if len(pos) != 1 || pos[0] == "" {
-		return usageError("one SESSION argument (the session field of a record, e.g. node-a:123456789:4242), got %d", len(pos))
+		return usageError("one SESSION argument (the session field of a record, e.g. node-a:123456789:4242, or a kube exec's audit id), got %d", len(pos))
 	}
 	id := pos[0]
 	rng, err := rf.resolve(time.Now())
 	if err != nil {
 		return err
 	}
-	req, err := logql.Trace(id, rng.From, rng.To)
-	if err != nil {
+	if _, err := logql.Trace(id, rng.From, rng.To); err != nil {
 		return usageError("%v", err)
 	}
 	client, err := conn.queryClient()
 	if err != nil {
 		return err
 	}
-	recs, err := logRecords(ctx, client, req)
-	if err != nil {
+	c := newClock(view.local)
+	found, err := trace.Find(ctx, trace.Loki{Client: client}, id, rng.From, rng.To, trace.Window{})
+	switch {
+	case errors.Is(err, trace.ErrNotFound):
+		what := "session"
+		if trace.IsAuditID(id) {
+			what = "kube exec"
+		}
+		return fmt.Errorf("%s %q: no records between %s and %s (check the id, or widen --since or --from/--to)",
+			what, id, c.full(rng.From.UnixNano()), c.full(rng.To.UnixNano()))
+	case err != nil:
 		return connHint(err, &conn)
 	}
-	c := newClock(view.local)
-	s := trace.Build(recs)
-	if s.Empty() {
-		return fmt.Errorf("session %q: no records between %s and %s (check the id, or widen --since or --from/--to)",
-			id, c.full(rng.From.UnixNano()), c.full(rng.To.UnixNano()))
-	}
-	s.ID = id
 	out := bufio.NewWriter(stdio.Out)
+	s := found.Session
+	if s == nil {
+		// A kube exec request that opened no session that can be named.
+		m := found.Match
+		if view.json {
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(matchJSON(m)); err != nil {
+				return err
+			}
+		} else {
+			writeMatch(out, m, c, termWidth(stdio.Out))
+		}
+		return out.Flush()
+	}
 	if view.json {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -74,13 +91,52 @@ func runTrace(ctx context.Context, args []string, stdio IO) error {
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	if len(recs) >= req.Limit {
-		fmt.Fprintf(stdio.Err, "the trace stops at %d records: narrow --from/--to to see the rest\n", len(recs))
+	if n, _ := s.Counts(); n+len(s.KubeExecs) >= logql.MaxTrace {
+		fmt.Fprintf(stdio.Err, "the trace stops at %d records: narrow --from/--to to see the rest\n", logql.MaxTrace)
 	}
 	if view.link && view.json {
 		fmt.Fprintln(stdio.Err, link)
 	}
 	return nil
+}
+
+// writeMatch prints a kube exec request that opened no session: why, and
+// for an ambiguous one the sessions that fit.
+func writeMatch(w io.Writer, m *trace.Match, c clock, width int) {
+	line := func(format string, args ...any) {
+		l := fmt.Sprintf(format, args...)
+		if width > 0 {
+			l = cut(l, width)
+		}
+		fmt.Fprintln(w, l)
+	}
+	writeKubeExec(line, &m.KubeExec, c)
+	switch m.Reason {
+	case trace.ReasonDenied:
+		line("session    none: the API server refused the request")
+	case trace.ReasonNoProcess:
+		line("session    none: %s joins the container's running processes", printable(m.KubeExec.Subresource))
+	case trace.ReasonAmbiguous:
+		line("session    ambiguous: %d sessions fit (same pod, container, command and time); not guessed:", len(m.Candidates))
+		for _, s := range m.Candidates {
+			line("             %s", printable(s))
+		}
+	default:
+		line("session    none found: no process of the pod ran %q around that time", printable(m.KubeExec.Command))
+	}
+}
+
+// writeKubeExec prints a kube exec request's two lines.
+func writeKubeExec(line func(string, ...any), k *record.Record, c clock) {
+	const pad = "           "
+	what := k.Subresource + " " + podPath(k)
+	if k.Command != "" {
+		what += ": " + k.Command
+	}
+	line("kube exec  %s  %s  %s", c.full(k.Time), printable(orDash(k.K8sUser)), printable(what))
+	if d := kubeDetails(k); d != "" {
+		line("%s%s", pad, printable(d))
+	}
 }
 
 // writeTrace prints the header (session, kube exec, where, span) and the
@@ -94,20 +150,21 @@ func writeTrace(w io.Writer, s *trace.Session, c clock, width int) {
 		}
 		fmt.Fprintln(w, l)
 	}
-	const pad = "           "
 	line("session    %s", printable(s.ID))
 	for i := range s.KubeExecs {
-		k := &s.KubeExecs[i]
-		what := k.Subresource + " " + podPath(k)
-		if k.Command != "" {
-			what += ": " + k.Command
-		}
-		line("kube exec  %s  %s  %s", c.full(k.Time), printable(orDash(k.K8sUser)), printable(what))
-		if d := kubeDetails(k); d != "" {
-			line("%s%s", pad, printable(d))
+		writeKubeExec(line, &s.KubeExecs[i], c)
+	}
+	if s.Exact {
+		line("           matched by the audit id its entry process carried")
+	}
+	if len(s.KubeExecs) == 0 && len(s.Ambiguous) > 0 {
+		line("kube exec  ambiguous: %d requests fit this session and others; not guessed:", len(s.Ambiguous))
+		for i := range s.Ambiguous {
+			k := &s.Ambiguous[i]
+			line("             %s  %s  audit id %s", c.full(k.Time), printable(orDash(k.K8sUser)), printable(k.AuditID))
 		}
 	}
-	if len(s.KubeExecs) == 0 {
+	if len(s.KubeExecs) == 0 && len(s.Ambiguous) == 0 {
 		line("kube exec  none recorded for this session")
 		if u := sessionUser(s); u != "" {
 			line("k8s user   %s", printable(u))
@@ -266,6 +323,8 @@ type (
 		End          string            `json:"end"`
 		Probe        bool              `json:"probe,omitempty"`
 		KubeExecs    []json.RawMessage `json:"kube_execs"`
+		Exact        bool              `json:"exact,omitempty"`
+		Ambiguous    []json.RawMessage `json:"ambiguous_kube_execs,omitempty"`
 		Processes    []*jsonProcess    `json:"processes"`
 		Unattributed []json.RawMessage `json:"unattributed,omitempty"`
 	}
@@ -288,6 +347,8 @@ func traceJSON(s *trace.Session) jsonTrace {
 		End:          c.full(s.End),
 		Probe:        s.Probe,
 		KubeExecs:    rawRecords(s.KubeExecs),
+		Exact:        s.Exact,
+		Ambiguous:    rawRecords(s.Ambiguous),
 		Unattributed: rawRecords(s.Unattributed),
 		Processes:    []*jsonProcess{},
 	}
@@ -309,6 +370,18 @@ func traceJSON(s *trace.Session) jsonTrace {
 		t.Processes = append(t.Processes, conv(p))
 	}
 	return t
+}
+
+// jsonMatch is a kube exec request without a session.
+type jsonMatch struct {
+	KubeExec   json.RawMessage `json:"kube_exec"`
+	Session    string          `json:"session"`
+	Reason     string          `json:"reason"`
+	Candidates []string        `json:"candidates,omitempty"`
+}
+
+func matchJSON(m *trace.Match) jsonMatch {
+	return jsonMatch{KubeExec: rawRecord(&m.KubeExec), Session: m.Session, Reason: m.Reason, Candidates: m.Candidates}
 }
 
 func rawRecord(r *record.Record) json.RawMessage { return pipeline.AppendJSON(nil, r) }

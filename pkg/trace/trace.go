@@ -24,8 +24,9 @@
 //     is kept, flagged Inferred.
 //
 // Correlating a kube exec request with a session whose records do not name
-// each other (by audit id, pod, container and time) is a separate step:
-// Build takes the kube exec records it is given.
+// each other (by audit id, pod, container, time and argv) is a separate
+// step, Correlate, which Find runs over a Querier: Build takes the kube exec
+// records it is given.
 package trace
 
 import (
@@ -42,6 +43,12 @@ type Session struct {
 	ID string
 	// KubeExecs are the kube exec requests of the session, oldest first.
 	KubeExecs []record.Record
+	// Exact is true when the kube exec was found by the audit id its entry
+	// process carried (KEP-6035), not by pod, time and argv.
+	Exact bool
+	// Ambiguous are the kube exec requests that fit the session when more
+	// than one session fits each of them: who ran it is not guessed.
+	Ambiguous []record.Record
 	// Entry is the entry process; nil when its record is missing.
 	Entry *Process
 	// Roots are the tops of the tree: the entry process first, then the
