@@ -160,6 +160,7 @@ func Fuzz() error {
 		{"./collector/redact", "FuzzRedact"},
 		{"./collector/spool", "FuzzOpen"},
 		{"./collector/ship", "FuzzParseEntry"},
+		{"./collector/kubeaudit", "FuzzDecode"},
 	}
 	for _, t := range targets {
 		if err := sh.RunV("go", "test", t.pkg, "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", fuzztime, "-fuzzminimizetime", "1s"); err != nil {
