@@ -161,6 +161,9 @@ func Fuzz() error {
 		{"./collector/spool", "FuzzOpen"},
 		{"./collector/ship", "FuzzParseEntry"},
 		{"./collector/kubeaudit", "FuzzDecode"},
+		{"./plugin/activityaudit", "FuzzParseConfig"},
+		{"./plugin/activityaudit", "FuzzParseCursor"},
+		{"./plugin/activityaudit", "FuzzPayload"},
 	}
 	for _, t := range targets {
 		if err := sh.RunV("go", "test", t.pkg, "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", fuzztime, "-fuzzminimizetime", "1s"); err != nil {
@@ -172,5 +175,15 @@ func Fuzz() error {
 
 // Bench runs the Go benchmarks.
 func Bench() error {
-	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "./pkg/...")
+	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "./pkg/...", "./plugin/activityaudit")
+}
+
+// Plugin builds the Falco plugin into bin/libactivityaudit.so (cgo: needs gcc).
+func Plugin() error {
+	return sh.RunWithV(map[string]string{"CGO_ENABLED": "1"}, "go", "build", "-buildmode=c-shared", "-o", "bin/libactivityaudit.so", "./plugin")
+}
+
+// PluginDocs rewrites plugin/README.md's field table from the built plugin.
+func PluginDocs() error {
+	return sh.RunV("go", "test", "./plugin/e2e", "-run", "^TestReadmeFieldTable$", "-update", "-count=1")
 }

@@ -2,13 +2,11 @@ package cli
 
 import (
 	"net"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/activityaudit/activityaudit/pkg/field"
-	"github.com/activityaudit/activityaudit/pkg/filter"
+	"github.com/activityaudit/activityaudit/pkg/link"
 	"github.com/activityaudit/activityaudit/pkg/record"
 )
 
@@ -151,32 +149,9 @@ func summary(r *record.Record) string {
 	return string(r.Source)
 }
 
-// Links into the Grafana app (ARCHITECTURE.md, "Links").
-const appPath = "/a/activityaudit-app"
-
-// auditLink opens the audit view on a time range and filter; selected
-// sources become source terms of the filter.
-func auditLink(base string, from, to time.Time, sources []field.Source, flt filter.Filter) string {
-	if len(sources) > 0 && len(sources) < len(field.Sources) {
-		var terms filter.Filter
-		for _, s := range sources {
-			terms.Terms = append(terms.Terms, filter.Term{Field: "source", Op: filter.Eq, Value: string(s), Offset: -1})
-		}
-		flt = terms.And(flt)
-	}
-	q := "from=" + strconv.FormatInt(from.UnixMilli(), 10) + "&to=" + strconv.FormatInt(to.UnixMilli(), 10)
-	if text := flt.String(); text != "" {
-		q += "&filter=" + queryEscape(text)
-	}
-	return strings.TrimRight(base, "/") + appPath + "/audit?" + q
-}
-
-// traceLink opens the trace view of a session.
-func traceLink(base, session string, from, to time.Time) string {
-	return strings.TrimRight(base, "/") + appPath + "/trace/" + url.PathEscape(session) +
-		"?from=" + strconv.FormatInt(from.UnixMilli(), 10) + "&to=" + strconv.FormatInt(to.UnixMilli(), 10)
-}
-
-// queryEscape escapes a query parameter value, spaces as %20 (a "+" reads
-// as a plus sign to some parsers).
-func queryEscape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+// Links into the Grafana app (ARCHITECTURE.md, "Links"), as the plugin
+// and the app's backend make them.
+var (
+	auditLink = link.AuditURL
+	traceLink = link.TraceURL
+)

@@ -11,8 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/activityaudit/activityaudit/pkg/field"
-	"github.com/activityaudit/activityaudit/pkg/filter"
 )
 
 func TestTableWidth(t *testing.T) {
@@ -81,28 +79,6 @@ func TestPrintable(t *testing.T) {
 	}
 }
 
-func TestLinks(t *testing.T) {
-	from, to := time.UnixMilli(1795683600000), time.UnixMilli(1795690800000)
-	tests := []struct {
-		name, got, want string
-	}{
-		{"audit, no filter", auditLink("http://localhost:3000", from, to, nil, filter.Filter{}),
-			"http://localhost:3000/a/activityaudit-app/audit?from=1795683600000&to=1795690800000"},
-		{"audit, all sources is no term", auditLink("http://g/", from, to, field.Sources, filter.MustParse(`comm="a b"`)),
-			"http://g/a/activityaudit-app/audit?from=1795683600000&to=1795690800000&filter=comm%3D%22a%20b%22"},
-		{"audit, sources and escapes", auditLink("https://g.example.com/grafana", from, to, []field.Source{field.Net}, filter.MustParse(`cmdline=~"a&b+c"`)),
-			"https://g.example.com/grafana/a/activityaudit-app/audit?from=1795683600000&to=1795690800000&filter=source%3D%22net%22%20cmdline%3D~%22a%26b%2Bc%22"},
-		{"trace", traceLink("http://localhost:3000", "node a:1:2", from, to),
-			"http://localhost:3000/a/activityaudit-app/trace/node%20a:1:2?from=1795683600000&to=1795690800000"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.got != tt.want {
-				t.Errorf("got  %s\nwant %s", tt.got, tt.want)
-			}
-		})
-	}
-}
 
 func TestClockShort(t *testing.T) {
 	c := newClock(false)
