@@ -76,6 +76,7 @@ type Enricher struct {
 	released uint64                   // held records written to next
 	stopped  bool                     // Run ended: nothing is held anymore
 	probes   boundedSet               // sessions started by exec probes
+	entries  boundedSet               // sessions whose entry's first program was seen
 	unknown  boundedSet               // containers given up on
 }
 
@@ -111,6 +112,7 @@ func NewEnricher(lookup Lookup, next Sink, opts EnricherOptions) *Enricher {
 		next:    next,
 		held:    make(map[string][]*heldRecord),
 		probes:  newBoundedSet(opts.MaxProbeSessions),
+		entries: newBoundedSet(opts.MaxProbeSessions),
 		unknown: newBoundedSet(opts.MaxUnknownContainers),
 	}
 }

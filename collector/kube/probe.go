@@ -10,12 +10,19 @@ import (
 // markProbe sets Probe on a command of a probe session: its entry, whose
 // command line is one of its container's exec probes (the kubelet runs the
 // probe's argv as the session's entry process), and every later command
-// of that session.
+// of that session. Only the entry's first program counts: a session whose
+// shell ends by exec'ing a program that happens to be a probe's command
+// (`sh -c '...; cat /tmp/ready'`) is not a probe.
 func (e *Enricher) markProbe(r *record.Record, sc *Scope) {
 	if r.Source != field.Cmd || r.Session == "" {
 		return
 	}
-	if r.SessionEntry && sc != nil && slices.Contains(sc.Probes, r.Cmdline) {
+	first := false
+	if r.SessionEntry && !e.entries.has(r.Session) {
+		e.entries.add(r.Session)
+		first = true
+	}
+	if first && sc != nil && slices.Contains(sc.Probes, r.Cmdline) {
 		if e.probes.add(r.Session) {
 			e.metrics.probeForgotten.Inc()
 		}

@@ -58,6 +58,10 @@ func TestEnricherProbes(t *testing.T) {
 			{idDB, "s6", "bash", true, field.Cmd, false},
 			{idDB, "s6", "cat /tmp/ready", false, field.Cmd, false},
 		}},
+		{"a person's shell that ends by exec'ing the probe's argv", []rec{
+			{idDB, "s8", `sh -c 'id; cat /tmp/ready'`, true, field.Cmd, false},
+			{idDB, "s8", "cat /tmp/ready", true, field.Cmd, false},
+		}},
 		{"connection of a probe session is not a command", []rec{
 			{idDB, "s7", "cat /tmp/ready", true, field.Cmd, true},
 			{idDB, "s7", "", false, field.Net, false},

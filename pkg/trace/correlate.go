@@ -69,20 +69,32 @@ func Correlate(kubeExecs, entries []record.Record, w Window) []Match {
 	if w == (Window{}) {
 		w = DefaultWindow
 	}
+	// One candidate per session: its entry's first program (the argv the
+	// request asked for; a later program of the entry process, after an
+	// exec, is not), a probe if any of its records says so.
 	byAudit := map[string]string{} // audit id → session, from entries that carry one
+	first := map[string]int{}      // session → index in cands
 	var cands []record.Record
-	seen := map[string]bool{}
+	probe := map[string]bool{}
 	for i := range entries {
 		e := &entries[i]
-		if e.Source != field.Cmd || !e.SessionEntry || e.Session == "" || e.Probe {
+		if e.Source != field.Cmd || !e.SessionEntry || e.Session == "" {
 			continue
 		}
 		if e.AuditID != "" {
 			byAudit[e.AuditID] = e.Session
 		}
-		cands = append(cands, *e)
-		seen[e.Session] = true
+		probe[e.Session] = probe[e.Session] || e.Probe
+		j, ok := first[e.Session]
+		switch {
+		case !ok:
+			first[e.Session] = len(cands)
+			cands = append(cands, *e)
+		case e.Time < cands[j].Time:
+			cands[j] = *e
+		}
 	}
+	cands = slices.DeleteFunc(cands, func(e record.Record) bool { return probe[e.Session] })
 	claimed := map[string]bool{} // sessions matched exactly
 	for _, s := range byAudit {
 		claimed[s] = true
@@ -106,7 +118,7 @@ func Correlate(kubeExecs, entries []record.Record, w Window) []Match {
 			var fit []string
 			for i := range cands {
 				e := &cands[i]
-				if claimed[e.Session] || slices.Contains(fit, e.Session) || !fits(&k, e, w) {
+				if claimed[e.Session] || !fits(&k, e, w) {
 					continue
 				}
 				fit = append(fit, e.Session)

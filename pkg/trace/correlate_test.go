@@ -162,6 +162,12 @@ func TestCorrelate(t *testing.T) {
 			want:    []want{{reason: ReasonNoProcess}},
 		},
 		{
+			name:    "only the entry's first program is its argv",
+			execs:   []kx{{at: 0, command: "cat /tmp/ready"}},
+			entries: []en{{ms: 100, session: "s1", cmdline: "sh -c 'id; cat /tmp/ready'"}, {ms: 130, session: "s1", cmdline: "cat /tmp/ready"}},
+			want:    []want{{reason: ReasonNotFound}},
+		},
+		{
 			name:    "the same session entry listed twice (re-exec) is one candidate",
 			execs:   []kx{{at: 0, command: wrapper}},
 			entries: []en{{ms: 100, session: "s1", cmdline: wrapper}, {ms: 120, session: "s1", cmdline: "bash"}},

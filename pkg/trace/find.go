@@ -95,6 +95,19 @@ func findAudit(ctx context.Context, q Querier, id string, from, to time.Time, w 
 		return Found{}, fmt.Errorf("kube exec %q: %w", id, ErrNotFound)
 	}
 	k := kubeExecs[len(kubeExecs)-1] // the oldest (events are newest first)
+	if k.Session != "" {
+		// A request whose record already names its session (written by a
+		// correlating writer) needs no correlation.
+		s, err := session(ctx, q, k.Session, time.Unix(0, k.Time).Add(-w.Before), to)
+		if err != nil {
+			return Found{}, err
+		}
+		m := Match{KubeExec: k, Session: k.Session}
+		if len(s.KubeExecs) == 0 {
+			s.KubeExecs = []record.Record{k}
+		}
+		return Found{Session: s, Match: &m}, nil
+	}
 	entries, err := entriesNear(ctx, q, []record.Record{k}, w)
 	if err != nil {
 		return Found{}, err
