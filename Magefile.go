@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,12 +76,53 @@ func Build() error {
 	return sh.RunV("go", "build", "-o", "bin/collector", "./collector")
 }
 
+// goPackages lists the module's packages, leaving out what npm installs
+// (some npm packages carry Go code).
+func goPackages() ([]string, error) {
+	out, err := sh.Output("go", "list", "./...")
+	if err != nil {
+		return nil, err
+	}
+	var pkgs []string
+	for _, p := range strings.Fields(out) {
+		if !strings.Contains(p, "/node_modules/") {
+			pkgs = append(pkgs, p)
+		}
+	}
+	return pkgs, nil
+}
+
+// goFiles lists the Go files under the repository, node_modules left out.
+func goFiles() ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git"):
+			return filepath.SkipDir
+		case !d.IsDir() && strings.HasSuffix(path, ".go"):
+			files = append(files, path)
+		}
+		return nil
+	})
+	return files, err
+}
+
 // Vet runs go vet and checks formatting.
 func Vet() error {
-	if err := sh.RunV("go", "vet", "./..."); err != nil {
+	pkgs, err := goPackages()
+	if err != nil {
 		return err
 	}
-	out, err := sh.Output("gofmt", "-l", ".")
+	if err := sh.RunV("go", append([]string{"vet"}, pkgs...)...); err != nil {
+		return err
+	}
+	files, err := goFiles()
+	if err != nil {
+		return err
+	}
+	out, err := sh.Output("gofmt", append([]string{"-l"}, files...)...)
 	if err != nil {
 		return err
 	}
@@ -103,7 +145,11 @@ func GoTest() error {
 	if err := mountKernelFS(); err != nil {
 		return err
 	}
-	if err := sh.RunV("go", "test", "-race", "-count=1", "./..."); err != nil {
+	pkgs, err := goPackages()
+	if err != nil {
+		return err
+	}
+	if err := sh.RunV("go", append([]string{"test", "-race", "-count=1"}, pkgs...)...); err != nil {
 		return err
 	}
 	return nil
@@ -186,4 +232,10 @@ func Plugin() error {
 // PluginDocs rewrites plugin/README.md's field table from the built plugin.
 func PluginDocs() error {
 	return sh.RunV("go", "test", "./plugin/e2e", "-run", "^TestReadmeFieldTable$", "-update", "-count=1")
+}
+
+// GrafanaBackend builds the Grafana app's backend, gpx_activityaudit, for
+// every platform into grafana-app/dist/ (the Grafana SDK's build targets).
+func GrafanaBackend() error {
+	return sh.RunV("go", "tool", "mage", "-d", "grafana-app")
 }

@@ -1,0 +1,208 @@
+package api
+
+import (
+	"context"
+	"maps"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/activityaudit/activityaudit/grafana-app/pkg/policy"
+	"github.com/activityaudit/activityaudit/pkg/filter"
+	"github.com/activityaudit/activityaudit/pkg/link"
+	"github.com/activityaudit/activityaudit/pkg/logql"
+	"github.com/activityaudit/activityaudit/pkg/loki"
+)
+
+// PolicyWindow is how far around an alert its activity link reaches.
+var PolicyWindow = link.Window{Before: 5 * time.Minute, After: 5 * time.Minute}
+
+// PolicyEventsAnswer is the answer of /policy-events.
+type PolicyEventsAnswer struct {
+	Events []PolicyEvent `json:"events"`
+	Next   string        `json:"next,omitempty"`
+}
+
+// PolicyEvent is one Falco alert with the way to its activity.
+type PolicyEvent struct {
+	ID string `json:"id"`
+	// Time is the alert's time, Unix ns as a decimal string.
+	Time     string            `json:"time"`
+	Rule     string            `json:"rule"`
+	Priority string            `json:"priority"`
+	Source   string            `json:"source"`
+	Hostname string            `json:"hostname,omitempty"`
+	Tags     []string          `json:"tags,omitempty"`
+	Output   string            `json:"output"`
+	Format   string            `json:"format"`
+	UUID     string            `json:"uuid,omitempty"`
+	Fields   map[string]string `json:"fields,omitempty"`
+
+	Namespace     string `json:"namespace,omitempty"`
+	Pod           string `json:"pod,omitempty"`
+	ContainerID   string `json:"container_id,omitempty"`
+	ContainerName string `json:"container_name,omitempty"`
+	K8sUser       string `json:"k8s_user,omitempty"`
+
+	// Activity opens the audit view on the alert's pod or container, ±5
+	// minutes: Filter and From/To (Unix ms) are its parts, Path the link
+	// inside Grafana, Link the absolute link (with the Grafana URL
+	// setting). All empty when the alert names no place.
+	Activity *ActivityLink `json:"activity,omitempty"`
+	// Trace opens the trace of a kube exec alert that carries its audit id.
+	Trace string `json:"trace,omitempty"`
+}
+
+// ActivityLink is where a policy event leads.
+type ActivityLink struct {
+	Filter string `json:"filter"`
+	From   int64  `json:"from"`
+	To     int64  `json:"to"`
+	Path   string `json:"path"`
+	Link   string `json:"link"`
+}
+
+type alertEntry struct {
+	id uint64
+	a  policy.Alert
+}
+
+// policyEvents lists Falco alerts newest first, each with its link:
+//
+//	GET /policy-events?from&to&limit=100&cursor=
+//
+// The alerts are the streams of the policy selector setting (Falcosidekick's
+// rule label by default); sources and filter do not apply.
+func (a *API) policyEvents(ctx context.Context, r *http.Request) (any, error) {
+	p, err := a.readParams(r, time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := intParam(r, "limit", DefaultLimit, 1, MaxLimit)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := parseCursor(r.URL.Query().Get("cursor"), p.From, p.To)
+	if err != nil {
+		return nil, err
+	}
+	streams, err := a.store.streams(ctx, a.cfg.PolicySelector, p.From, cur.end(p.To), limit+cur.extra()+1, loki.Backward)
+	if err != nil {
+		return nil, err
+	}
+	var alerts []alertEntry
+	for _, s := range streams {
+		for _, e := range s.Entries {
+			id := alertID(s.Labels, e)
+			if !cur.skip(e.Time, id) {
+				alerts = append(alerts, alertEntry{id, policy.Read(s.Labels, e.Time, e.Line)})
+			}
+		}
+	}
+	key := func(e *alertEntry) (int64, uint64) { return e.a.Time, e.id }
+	sortByTime(alerts, key, false)
+	alerts, next := page(alerts, key, cur, limit)
+
+	full, err := a.containerIDs(ctx, alerts)
+	if err != nil {
+		return nil, err
+	}
+	ans := PolicyEventsAnswer{Events: make([]PolicyEvent, len(alerts))}
+	if next != nil {
+		ans.Next = next.String()
+	}
+	for i := range alerts {
+		ans.Events[i] = a.policyEvent(&alerts[i], full)
+	}
+	return rawJSON(append(ans.appendJSON(make([]byte, 0, 1024*len(alerts))), '\n')), nil
+}
+
+func (a *API) policyEvent(e *alertEntry, full map[string]string) PolicyEvent {
+	al := &e.a
+	ev := PolicyEvent{
+		ID: string(appendID(nil, e.id)), Time: strconv.FormatInt(al.Time, 10),
+		Rule: al.Rule, Priority: al.Priority, Source: al.Source, Hostname: al.Hostname, Tags: al.Tags,
+		Output: al.Output, Format: al.Format, UUID: al.UUID, Fields: al.Fields,
+		Namespace: al.Namespace, Pod: al.Pod, ContainerID: al.ContainerID, ContainerName: al.ContainerName, K8sUser: al.K8sUser,
+	}
+	t := time.Unix(0, al.Time)
+	if scope := al.Scope(full[al.ContainerPrefix()]); len(scope.Terms) > 0 {
+		from, to := PolicyWindow.Range(t, t)
+		from, to = from.Truncate(time.Millisecond), to.Truncate(time.Millisecond)
+		ev.Activity = &ActivityLink{
+			Filter: scope.String(), From: ms(from), To: ms(to),
+			Path: link.AuditURL("", from, to, nil, scope),
+			Link: link.AuditURL(a.cfg.GrafanaURL, from, to, nil, scope),
+		}
+	}
+	if al.AuditID != "" {
+		from, to := link.DefaultWindow.Range(t, t)
+		ev.Trace = link.TraceURL(a.cfg.GrafanaURL, al.AuditID, from, to)
+	}
+	return ev
+}
+
+// containerIDs resolves the alerts' short container ids to the full ids
+// of the activity around them: one count query over the page's window,
+// grouped by container_id. A short id that is the prefix of no container,
+// or of several, stays unresolved.
+func (a *API) containerIDs(ctx context.Context, alerts []alertEntry) (map[string]string, error) {
+	var terms filter.Filter
+	var lo, hi int64 = math.MaxInt64, math.MinInt64
+	seen := map[string]bool{}
+	for i := range alerts {
+		p := alerts[i].a.ContainerPrefix()
+		if p == "" || len(p) == 64 || seen[p] {
+			continue
+		}
+		seen[p] = true
+		terms.Terms = append(terms.Terms, filter.Term{Field: "container_id", Op: filter.Re, Value: p + ".*", Offset: -1})
+		lo, hi = min(lo, alerts[i].a.Time), max(hi, alerts[i].a.Time)
+	}
+	if len(terms.Terms) == 0 {
+		return nil, nil
+	}
+	from, to := PolicyWindow.Range(time.Unix(0, lo), time.Unix(0, hi))
+	req, err := logql.Groups(logql.Scope{Filter: terms}, []string{"container_id"}, from, to)
+	if err != nil {
+		return nil, err
+	}
+	samples, err := a.store.vector(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	full := map[string]string{}
+	ambiguous := map[string]bool{}
+	for _, s := range samples {
+		id := s.Metric["container_id"]
+		for p := range seen {
+			if !strings.HasPrefix(id, p) {
+				continue
+			}
+			if full[p] != "" && full[p] != id {
+				ambiguous[p] = true
+			}
+			full[p] = id
+		}
+	}
+	for p := range ambiguous {
+		delete(full, p)
+	}
+	return full, nil
+}
+
+// alertID identifies an alert's Loki entry: stream labels, time and line.
+func alertID(labels map[string]string, e loki.Entry) uint64 {
+	h := uint64(fnvOffset)
+	for i := range 8 {
+		h = (h ^ uint64(byte(e.Time>>(8*i)))) * fnvPrime
+	}
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		h = (fnvString(h, k) ^ 0xff) * fnvPrime
+		h = (fnvString(h, labels[k]) ^ 0xff) * fnvPrime
+	}
+	return fnvString(h, e.Line)
+}

@@ -1,0 +1,231 @@
+package plugin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/activityaudit/activityaudit/grafana-app/pkg/access"
+	"github.com/activityaudit/activityaudit/grafana-app/pkg/plugin"
+	"github.com/activityaudit/activityaudit/pkg/store"
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// Fixtures: the repository's copies of ../shared/fixtures (see their READMEs).
+var (
+	datasetPath = filepath.Join("..", "..", "..", "testdata", "loki", "dataset.json")
+	sidekickDir = filepath.Join("..", "..", "..", "testdata", "falcosidekick")
+)
+
+// Times around dataset.json: its 95 records lie between 10:00:05 and
+// 10:05:43 on 2026-11-26 UTC; Falcosidekick's alerts at 10:05 and 15:23.
+const (
+	at1000 = "1795687200000" // 2026-11-26T10:00:00Z
+	at1020 = "1795688400000" // 2026-11-26T10:20:00Z
+	at1600 = "1795708800000" // 2026-11-26T16:00:00Z
+)
+
+const grafanaURL = "http://grafana.test"
+
+// instance is an app instance made by the factory Grafana calls, over a
+// store.
+type instance struct {
+	app     *plugin.App
+	metrics *access.Metrics
+	json    map[string]any
+}
+
+// newInstance makes the app over lokiURL with jsonData (lokiUrl and
+// grafanaUrl are added).
+func newInstance(t testing.TB, lokiURL string, jsonData map[string]any) *instance {
+	t.Helper()
+	if jsonData == nil {
+		jsonData = map[string]any{}
+	}
+	jsonData["lokiUrl"] = lokiURL
+	if _, ok := jsonData["grafanaUrl"]; !ok {
+		jsonData["grafanaUrl"] = grafanaURL
+	}
+	raw, err := json.Marshal(jsonData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := access.NewMetrics(nil)
+	inst, err := plugin.NewFactory(m)(context.Background(), backend.AppInstanceSettings{JSONData: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &instance{app: inst.(*plugin.App), metrics: m, json: jsonData}
+}
+
+// call sends GET path (with its query) through CallResource as a user of
+// role ("" for no user) and returns the status and body.
+func (in *instance) call(t testing.TB, role, path string) (int, []byte) {
+	t.Helper()
+	u, err := url.Parse(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := backend.PluginContext{OrgID: 1, PluginID: plugin.ID, AppInstanceSettings: &backend.AppInstanceSettings{}}
+	if role != "" {
+		pc.User = &backend.User{Login: "u", Role: role}
+	}
+	req := &backend.CallResourceRequest{
+		PluginContext: pc,
+		Path:          strings.TrimPrefix(u.EscapedPath(), "/"),
+		Method:        http.MethodGet,
+		URL:           path,
+	}
+	var status int
+	var body bytes.Buffer
+	err = in.app.CallResource(context.Background(), req, backend.CallResourceResponseSenderFunc(func(r *backend.CallResourceResponse) error {
+		if status == 0 {
+			status = r.Status
+		}
+		body.Write(r.Body)
+		return nil
+	}))
+	if err != nil {
+		t.Fatalf("CallResource %s: %v", path, err)
+	}
+	return status, body.Bytes()
+}
+
+// get calls as an Editor and decodes a 200 answer into v.
+func (in *instance) get(t testing.TB, path string, v any) []byte {
+	t.Helper()
+	status, body := in.call(t, "Editor", path)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, status, body)
+	}
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("GET %s: decode: %v\n%s", path, err, body)
+		}
+	}
+	return body
+}
+
+// pushFile sends a Loki push body (JSON) to a store.
+func pushFile(t testing.TB, base, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushBody(t, base, b)
+}
+
+func pushBody(t testing.TB, base string, body []byte) {
+	t.Helper()
+	resp, err := http.Post(base+"/loki/api/v1/push", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("push: %d %s", resp.StatusCode, msg)
+	}
+}
+
+// pushSidekick sends the push bodies Falcosidekick sent in one run
+// (loki-text.json or loki-json.json).
+func pushSidekick(t testing.TB, base, file string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(sidekickDir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Bodies []json.RawMessage `json:"falcosidekick_push_bodies"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Bodies) == 0 {
+		t.Fatalf("%s: no push bodies", file)
+	}
+	for _, body := range rec.Bodies {
+		pushBody(t, base, body)
+	}
+}
+
+// stoppableStore runs the embedded store until stop is called.
+func stoppableStore(t testing.TB) (base string, stop func()) {
+	t.Helper()
+	s, err := store.Open(store.Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		<-done
+		s.Close()
+	}
+	t.Cleanup(stop)
+	return "http://" + ln.Addr().String(), stop
+}
+
+// golden compares got (JSON) with testdata/<name>.json, indented; -update
+// rewrites the file.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, got, "", "  "); err != nil {
+		t.Fatalf("golden %s: %v\n%s", name, err, got)
+	}
+	path := filepath.Join("testdata", name+".json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden %s: %v (run with -update to write it)", name, err)
+	}
+	if !bytes.Equal(bytes.TrimSpace(want), bytes.TrimSpace(buf.Bytes())) {
+		t.Errorf("%s differs from %s (run with -update after checking):\n%s", name, path, buf.Bytes())
+	}
+}
+
+// q builds a resource path with a query.
+func q(path string, kv ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
