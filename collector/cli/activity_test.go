@@ -6,25 +6,17 @@ package cli
 // them).
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/activityaudit/activityaudit/pkg/field"
 	"github.com/activityaudit/activityaudit/pkg/record"
-	"github.com/activityaudit/activityaudit/pkg/store"
+	"github.com/activityaudit/activityaudit/pkg/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -151,69 +143,7 @@ func activity() []record.Record {
 // returns its URL.
 func startStore(t *testing.T, recs []record.Record) string {
 	t.Helper()
-	s, err := store.Open(store.Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		s.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
-	base := "http://" + ln.Addr().String()
-	push(t, base, recs)
-	return base
-}
-
-// push sends records to Loki's push API as JSON: stream labels, line and
-// structured metadata as record.Encode makes them.
-func push(t *testing.T, base string, recs []record.Record) {
-	t.Helper()
-	type stream struct {
-		Stream map[string]string `json:"stream"`
-		Values [][]any           `json:"values"`
-	}
-	var streams []*stream
-	index := map[string]*stream{}
-	for i := range recs {
-		e := record.Encode(&recs[i])
-		key := record.LabelString(e.Labels)
-		s := index[key]
-		if s == nil {
-			s = &stream{Stream: map[string]string{}}
-			for _, l := range e.Labels {
-				s.Stream[l.Name] = l.Value
-			}
-			index[key] = s
-			streams = append(streams, s)
-		}
-		md := map[string]string{}
-		for _, m := range e.Metadata {
-			md[m.Name] = m.Value
-		}
-		s.Values = append(s.Values, []any{strconv.FormatInt(e.Time, 10), e.Line, md})
-	}
-	body, err := json.Marshal(map[string]any{"streams": streams})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post(base+"/loki/api/v1/push", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		msg, _ := io.ReadAll(resp.Body)
-		t.Fatalf("push: %d %s", resp.StatusCode, msg)
-	}
+	return storetest.Start(t, recs)
 }
 
 // cliCase is one run of a query command, checked against a golden file.
