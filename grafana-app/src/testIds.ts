@@ -1,0 +1,43 @@
+// data-testid values, in one place for the pages and the tests.
+export const testIds = {
+  app: { root: 'aa-app', error: 'aa-app-error' },
+  audit: {
+    page: 'aa-audit',
+    timePicker: 'aa-time-picker',
+    sourceToggle: (s: string) => `aa-source-${s}`,
+    groupings: 'aa-groupings',
+    groupingBy: 'aa-grouping-by',
+    groupNode: (field: string, value: string) => `aa-group-${field}-${value}`,
+    graph: 'aa-frequency',
+    filterInput: 'aa-filter-input',
+    filterApply: 'aa-filter-apply',
+    filterClear: 'aa-filter-clear',
+    filterError: 'aa-filter-error',
+    suggestions: 'aa-filter-suggestions',
+    table: 'aa-table',
+    row: 'aa-row',
+    tableStatus: 'aa-table-status',
+    traceButton: 'aa-trace-button',
+    detail: 'aa-detail',
+    include: (field: string) => `aa-include-${field}`,
+    exclude: (field: string) => `aa-exclude-${field}`,
+    queryError: 'aa-query-error',
+  },
+  trace: {
+    page: 'aa-trace',
+    header: 'aa-trace-header',
+    status: 'aa-trace-status',
+    process: 'aa-trace-process',
+    connection: 'aa-trace-connection',
+  },
+  policy: {
+    page: 'aa-policy',
+    row: 'aa-policy-row',
+    auditButton: 'aa-policy-audit',
+  },
+  config: {
+    page: 'aa-config',
+    save: 'aa-config-save',
+    test: 'aa-config-test',
+  },
+};
