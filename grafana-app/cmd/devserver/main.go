@@ -47,6 +47,7 @@ func run(args []string) error {
 	fs.StringVar(&d.PolicySelector, "policy-selector", settings.DefaultPolicySelector, "LogQL stream selector of Falcosidekick's alerts")
 	fs.StringVar(&d.MinRole, "min-role", settings.DefaultMinRole.String(), "lowest Grafana role allowed to read: Viewer, Editor or Admin")
 	fs.StringVar(&d.QueryTimeout, "query-timeout", settings.DefaultQueryTimeout.String(), "longest one request may take")
+	appDir := fs.String("app-dir", "grafana-app", "the grafana-app directory whose built frontend (dist/, harness/build/: npm run build) is served; empty: the API only")
 	role := fs.String("role", "Admin", "Grafana role of the user every request comes from (try Viewer to see a refusal)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -92,7 +93,11 @@ func run(args []string) error {
 		Listen:   *listen,
 		Settings: backend.AppInstanceSettings{JSONData: jsonData, DecryptedSecureJSONData: secrets},
 		User:     &backend.User{Login: "dev", Name: "Developer", Role: *role},
+		AppDir:   *appDir,
 	})
+	if *appDir != "" {
+		fmt.Fprintf(os.Stderr, "open http://%s/a/activityaudit-app/audit\n", *listen)
+	}
 	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

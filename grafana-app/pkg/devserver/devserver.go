@@ -7,6 +7,8 @@
 package devserver
 
 import (
+	"github.com/activityaudit/activityaudit/grafana-app/harness"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,6 +50,9 @@ type Config struct {
 	Metrics *access.Metrics
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
+	// AppDir is the grafana-app directory holding the built frontend
+	// (dist/ and harness/build/); empty serves only the API.
+	AppDir string
 }
 
 // Server is the development server.
@@ -81,6 +86,9 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("GET "+HealthPath, s.health)
 	mux.HandleFunc("GET "+SettingsPath, s.settings)
 	s.handler = mux
+	if cfg.AppDir != "" {
+		s.handler = harness.Handler(mux, cfg.AppDir)
+	}
 	return s
 }
 
