@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
 )
 
 func TestTableWidth(t *testing.T) {
@@ -78,7 +77,6 @@ func TestPrintable(t *testing.T) {
 		})
 	}
 }
-
 
 func TestClockShort(t *testing.T) {
 	c := newClock(false)
