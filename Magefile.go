@@ -133,9 +133,24 @@ func Vet() error {
 }
 
 // Test runs every check and test: generated code, vet, the Go tests (race
-// detector on) and the LogQL grammar check.
+// detector on), the LogQL grammar check and the Grafana app's frontend
+// (type check, unit tests, build, browser tests).
 func Test() {
-	mg.SerialDeps(CheckGenerated, Vet, GoTest, LogQLGrammar)
+	mg.SerialDeps(CheckGenerated, Vet, GoTest, LogQLGrammar, Frontend)
+}
+
+// Frontend installs the Grafana app's npm packages (from the lock file),
+// type-checks, runs the unit tests, builds dist/module.js and runs the
+// browser tests (Debian chromium driven by playwright-core) against the
+// real backend.
+func Frontend() error {
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil && os.Getenv("CHROMIUM") == "" {
+		return fmt.Errorf("the browser tests need chromium: apt-get install -y chromium (or set CHROMIUM)")
+	}
+	if err := sh.RunV("npm", "--prefix", "grafana-app", "ci", "--no-audit", "--no-fund"); err != nil {
+		return err
+	}
+	return sh.RunV("npm", "--prefix", "grafana-app", "test")
 }
 
 // GoTest runs the Go tests with the race detector. Packages that load eBPF
