@@ -16,6 +16,7 @@ import (
 // connectRow is one connect storm. Every connect, failed or not, makes an
 // out record; every accept an in record.
 type connectRow struct {
+	collector        string
 	loops, rate      int
 	d                time.Duration
 	connects, failed uint64
@@ -71,32 +72,46 @@ func runConnect(cfg config) error {
 		return err
 	}
 	defer l.close()
-	col, err := startCollector(cfg)
+	var rows []connectRow
+	for _, bin := range cfg.collectors {
+		r, err := connectStorms(cfg, bin, l)
+		rows = append(rows, r...)
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Println()
+	fmt.Println("| collector | clients | target rate | load before | connects/s | connects (failed) | accepts | out records | in records | lost out / in | ring drops conn / all | collector CPU, % of a core | collector CPU, µs per record |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Println(connectTableRow(r))
+	}
+	return nil
+}
+
+// connectStorms runs the connect storms watched by one collector binary.
+func connectStorms(cfg config, bin collectorBin, l *listener) ([]connectRow, error) {
+	col, err := startCollector(cfg, bin)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer col.stop()
 	drops, err := openDrops(col.pid())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer drops.Close()
 	var rows []connectRow
 	for _, n := range cfg.loops {
 		r, err := connectStorm(n, cfg.rate, cfg.duration, l, col, drops)
 		if err != nil {
-			return err
+			return rows, err
 		}
+		r.collector = bin.label
 		fmt.Printf("connect storm (load before: %s): %s\n", r.load, connectTableRow(r))
 		rows = append(rows, r)
 	}
-	fmt.Println()
-	fmt.Println("| clients | target rate | connects/s | connects (failed) | accepts | out records | in records | lost out / in | ring drops conn / all | collector CPU, % of a core |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
-	for _, r := range rows {
-		fmt.Println(connectTableRow(r))
-	}
-	return nil
+	return rows, nil
 }
 
 func connectStorm(loops, rate int, d time.Duration, l *listener, col *watched, drops *dropCounters) (connectRow, error) {
@@ -157,7 +172,11 @@ func connectTableRow(r connectRow) string {
 	if r.rate > 0 {
 		target = fmt.Sprintf("%d/s", r.rate)
 	}
-	return fmt.Sprintf("| %d | %s | %.0f | %d (%d) | %d | %d | %d | %d / %d | %d / %d | %.1f |",
-		r.loops, target, float64(r.connects)/r.d.Seconds(), r.connects, r.failed, r.accepts, r.outSeen, r.inSeen,
-		int64(r.connects+r.failed)-int64(r.outSeen), int64(r.accepts)-int64(r.inSeen), r.connDrops, r.allDrops, 100*r.cpu.Seconds()/r.d.Seconds())
+	perRecord := "—"
+	if n := r.outSeen + r.inSeen; n > 0 {
+		perRecord = fmt.Sprintf("%.1f", float64(r.cpu.Microseconds())/float64(n))
+	}
+	return fmt.Sprintf("| %s | %d | %s | %s | %.0f | %d (%d) | %d | %d | %d | %d / %d | %d / %d | %.1f | %s |",
+		r.collector, r.loops, target, r.load, float64(r.connects)/r.d.Seconds(), r.connects, r.failed, r.accepts, r.outSeen, r.inSeen,
+		int64(r.connects+r.failed)-int64(r.outSeen), int64(r.accepts)-int64(r.inSeen), r.connDrops, r.allDrops, 100*r.cpu.Seconds()/r.d.Seconds(), perRecord)
 }

@@ -35,6 +35,9 @@ type execRow struct {
 	// wake-ups are sent that way)
 	irqWork uint64
 	load    string
+	// records is every record the collector wrote during the storm, the
+	// storm's and those of whatever else ran on the machine
+	records uint64
 }
 
 func runExec(cfg config) error {
@@ -53,78 +56,114 @@ func runExec(cfg config) error {
 		}
 		rows = append(rows, base)
 		printExecRow(base, base)
-
-		col, err := startCollector(cfg)
-		if err != nil {
-			return err
-		}
-		drops, err := openDrops(col.pid())
-		if err != nil {
-			col.stop()
-			return err
-		}
-		progs, err := openPrograms(col.pid())
-		if err != nil {
-			col.stop()
-			return err
-		}
-		w := tracers{col: col, drops: drops, progs: progs}
-		idle, err := idleCPU(col.pid(), 10*time.Second)
-		if err != nil {
-			col.stop()
-			return err
-		}
-		fmt.Printf("collector idle: %.2f%% of a core\n", 100*idle)
-		r, err := execStorm(n, cfg.duration, w)
-		if err == nil {
-			rows = append(rows, r)
-			printExecRow(r, base)
-		}
-		if err == nil && cfg.execsnoop {
-			var snoop *watched
-			snoop, err = start("execsnoop", exec.Command("stdbuf", "-oL", snoopBin), func(line string) bool {
-				return strings.HasPrefix(line, "PCOMM")
-			})
-			if err == nil {
-				w.snoop = snoop
-				if w.snoopProgs, err = openPrograms(snoop.pid()); err != nil {
-					fmt.Printf("execsnoop's programs: %v\n", err)
-				}
-				r, err = execStorm(n, cfg.duration, w)
-				if w.snoopProgs != nil {
-					w.snoopProgs.Close()
-				}
-				snoop.stop()
-				r.snoopLost = lostReported(snoop.errText())
-				if err == nil {
-					rows = append(rows, r)
-					printExecRow(r, base)
-				}
+		for _, bin := range cfg.collectors {
+			r, err := execStorms(cfg, bin, n, snoopBin, base)
+			rows = append(rows, r...)
+			if err != nil {
+				return err
 			}
 		}
-		drops.Close()
-		progs.Close()
-		col.stop()
-		if err != nil {
-			return err
+		if cfg.baselines == 2 {
+			again, err := execStorm(n, cfg.duration, tracers{})
+			if err != nil {
+				return err
+			}
+			rows = append(rows, again)
+			printExecRow(again, base)
 		}
 	}
 	fmt.Println()
-	fmt.Println("| loops | tracers | exec/s | execs | collector saw | execsnoop saw | lost (done − seen) | ring drops exec / all | collector CPU, % of a core | per 1,000 exec/s | BPF programs, µs per exec | storm slowdown |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
-	var base execRow
+	fmt.Println("Slowdown is against the mean of the loop count's baselines (the rows without tracers).")
+	fmt.Println()
+	fmt.Println("Collector CPU per record counts every record it wrote during the storm, other processes' too.")
+	fmt.Println()
+	fmt.Println("| loops | tracers | load before | exec/s | execs | collector saw | execsnoop saw | lost (done − seen) | ring drops exec / all | collector CPU, % of a core | per 1,000 exec/s | collector CPU, µs per exec | records written (all) | collector CPU, µs per record | BPF programs, µs per exec | IRQ work per exec | storm slowdown |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		if r.tracers == "none" {
-			base = r
-		}
-		fmt.Println(execTableRow(r, base))
+		fmt.Println(execTableRow(r, meanBase(rows, r.loops)))
 	}
 	return nil
+}
+
+// execStorms runs the storms of one collector binary: with the collector,
+// then with the collector and execsnoop.
+func execStorms(cfg config, bin collectorBin, n int, snoopBin string, base execRow) ([]execRow, error) {
+	var rows []execRow
+	col, err := startCollector(cfg, bin)
+	if err != nil {
+		return nil, err
+	}
+	defer col.stop()
+	drops, err := openDrops(col.pid())
+	if err != nil {
+		return nil, err
+	}
+	defer drops.Close()
+	progs, err := openPrograms(col.pid())
+	if err != nil {
+		return nil, err
+	}
+	defer progs.Close()
+	w := tracers{col: col, label: bin.label, drops: drops, progs: progs}
+	idle, err := idleCPU(col.pid(), 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("%s idle: %.2f%% of a core\n", bin.label, 100*idle)
+	r, err := execStorm(n, cfg.duration, w)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, r)
+	printExecRow(r, base)
+	if !cfg.execsnoop {
+		return rows, nil
+	}
+	snoop, err := start("execsnoop", exec.Command("stdbuf", "-oL", snoopBin), func(line string) bool {
+		return strings.HasPrefix(line, "PCOMM")
+	})
+	if err != nil {
+		return rows, err
+	}
+	w.snoop = snoop
+	if w.snoopProgs, err = openPrograms(snoop.pid()); err != nil {
+		fmt.Printf("execsnoop's programs: %v\n", err)
+	}
+	r, err = execStorm(n, cfg.duration, w)
+	if w.snoopProgs != nil {
+		w.snoopProgs.Close()
+	}
+	snoop.stop()
+	r.snoopLost = lostReported(snoop.errText())
+	if err != nil {
+		return rows, err
+	}
+	rows = append(rows, r)
+	printExecRow(r, base)
+	return rows, nil
+}
+
+// meanBase is the baseline of a loop count: the mean rate of its storms
+// without tracers.
+func meanBase(rows []execRow, loops int) execRow {
+	var sum float64
+	n := 0
+	for _, r := range rows {
+		if r.loops == loops && r.tracers == "none" {
+			sum += r.rate
+			n++
+		}
+	}
+	if n == 0 {
+		return execRow{}
+	}
+	return execRow{loops: loops, tracers: "none", rate: sum / float64(n)}
 }
 
 // tracers watch a storm; any may be nil.
 type tracers struct {
 	col        *watched
+	label      string // the collector's name in the tables
 	drops      *dropCounters
 	progs      *bpfPrograms
 	snoop      *watched
@@ -139,13 +178,13 @@ func execStorm(loops int, d time.Duration, w tracers) (execRow, error) {
 	var colPats, snoopPats *patterns
 	counts := []func() uint64{}
 	if col != nil {
-		r.tracers = "collector"
+		r.tracers = w.label
 		colPats = newPatterns([]string{`"cmdline":"/bin/true ` + m + `"`})
 		col.watch(colPats)
 		counts = append(counts, func() uint64 { return colPats.count(0) })
 	}
 	if snoop != nil {
-		r.tracers = "collector + execsnoop"
+		r.tracers = w.label + " + execsnoop"
 		snoopPats = newPatterns([]string{"/bin/true " + m})
 		snoop.watch(snoopPats)
 		counts = append(counts, func() uint64 { return snoopPats.count(0) })
@@ -163,6 +202,10 @@ func execStorm(loops int, d time.Duration, w tracers) (execRow, error) {
 	}
 	time.Sleep(time.Until(ch.start))
 	cpu0, scpu0 := procCPU(col), procCPU(snoop)
+	var lines0 uint64
+	if col != nil {
+		lines0 = col.lines.Load()
+	}
 	var bpf0, sbpf0 time.Duration
 	var each0 map[string]time.Duration
 	if w.progs != nil {
@@ -189,6 +232,9 @@ func execStorm(loops int, d time.Duration, w tracers) (execRow, error) {
 		settle(r.done, 3*time.Second, time.Minute, counts...)
 	}
 	r.cpu, r.snoopCPU = procCPU(col)-cpu0, procCPU(snoop)-scpu0
+	if col != nil {
+		r.records = col.lines.Load() - lines0
+	}
 	if w.progs != nil {
 		bpf1, each1 := w.progs.runtime()
 		r.bpf = bpf1 - bpf0
@@ -266,7 +312,7 @@ func printExecRow(r, base execRow) {
 }
 
 func execTableRow(r, base execRow) string {
-	seen, snoop, lost, drops, cpuPct, per1k, bpf, slow := "—", "—", "—", "—", "—", "—", "—", "—"
+	seen, snoop, lost, drops, cpuPct, per1k, perExec, records, perRecord, bpf, slow := "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—"
 	if r.bpf > 0 && r.done > 0 {
 		bpf = fmt.Sprintf("%.1f", float64(r.bpf.Microseconds())/float64(r.done))
 	}
@@ -277,6 +323,13 @@ func execTableRow(r, base execRow) string {
 		pct := 100 * r.cpu.Seconds() / r.d.Seconds()
 		cpuPct = fmt.Sprintf("%.1f", pct)
 		per1k = fmt.Sprintf("%.2f", pct/(r.rate/1000))
+		if r.done > 0 {
+			perExec = fmt.Sprintf("%.1f", float64(r.cpu.Microseconds())/float64(r.done))
+		}
+		records = fmt.Sprint(r.records)
+		if r.records > 0 {
+			perRecord = fmt.Sprintf("%.1f", float64(r.cpu.Microseconds())/float64(r.records))
+		}
 	}
 	if r.snoopSeen >= 0 {
 		snoop = fmt.Sprintf("%d (CPU %.1f%%, reported lost %d)", r.snoopSeen, 100*r.snoopCPU.Seconds()/r.d.Seconds(), r.snoopLost)
@@ -284,8 +337,12 @@ func execTableRow(r, base execRow) string {
 	if r.tracers != "none" && base.rate > 0 {
 		slow = fmt.Sprintf("%.1f%%", 100*(1-r.rate/base.rate))
 	}
-	return fmt.Sprintf("| %d | %s | %.0f | %d | %s | %s | %s | %s | %s | %s | %s | %s |",
-		r.loops, r.tracers, r.rate, r.done, seen, snoop, lost, drops, cpuPct, per1k, bpf, slow)
+	iwi := "—"
+	if r.done > 0 {
+		iwi = fmt.Sprintf("%.2f", float64(r.irqWork)/float64(r.done))
+	}
+	return fmt.Sprintf("| %d | %s | %s | %.0f | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
+		r.loops, r.tracers, r.load, r.rate, r.done, seen, snoop, lost, drops, cpuPct, per1k, perExec, records, perRecord, bpf, iwi, slow)
 }
 
 // irqWork is the IRQ work interrupts so far, all CPUs (/proc/interrupts IWI).

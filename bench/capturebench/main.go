@@ -20,6 +20,14 @@
 //	go run ./bench/capturebench -collector /tmp/collector -mode exec -loops 1,2,4 -duration 60s
 //	go run ./bench/capturebench -collector /tmp/collector -mode connect -rate 20000 -loops 2 -duration 30s
 //	go run ./bench/capturebench -collector /tmp/collector -mode rss -procs 10000,50000
+//	go run ./bench/capturebench -collector old=/tmp/collector-old,new=/tmp/collector -mode exec -baselines 2
+//
+// Several collectors (-collector label=path,...) are measured one after
+// another in each storm's turn, against the same baseline, so that a
+// machine whose load changes over time compares them fairly; -baselines 2
+// measures the baseline again after them and compares with the mean.
+// Collector CPU is also reported per exec (per record for connect), which
+// depends less on how busy the machine is than a share of a core.
 package main
 
 import (
@@ -37,7 +45,8 @@ func main() {
 		os.Exit(runChild(child))
 	}
 	mode := flag.String("mode", "exec", "what to measure: exec, connect or rss")
-	bin := flag.String("collector", "", "the collector binary (default: built from ./collector into a temporary directory)")
+	bin := flag.String("collector", "", "the collector binary, or comma-separated label=path pairs to compare (default: built from ./collector into a temporary directory)")
+	baselines := flag.Int("baselines", 1, "exec: no-tracer storms per loop count, 1 (before the tracers) or 2 (also after them)")
 	loops := flag.String("loops", "1,2,4", "comma-separated numbers of spawner or client processes, one run each")
 	duration := flag.Duration("duration", 60*time.Second, "length of each storm")
 	rate := flag.Int("rate", 20_000, "connect: total connections a second (0: as fast as possible)")
@@ -46,8 +55,14 @@ func main() {
 	maxProcs := flag.Int("gomaxprocs", 0, "GOMAXPROCS of the collector (0: the Go default, one per CPU)")
 	flag.Parse()
 
-	cfg := config{mode: *mode, collector: *bin, duration: *duration, rate: *rate, execsnoop: *snoop, gomaxprocs: *maxProcs}
+	cfg := config{mode: *mode, duration: *duration, rate: *rate, execsnoop: *snoop, gomaxprocs: *maxProcs, baselines: *baselines}
+	if *baselines != 1 && *baselines != 2 {
+		log.Fatalf("capturebench: -baselines %d: want 1 or 2", *baselines)
+	}
 	var err error
+	if cfg.collectors, err = collectorList(*bin); err != nil {
+		log.Fatalf("capturebench: -collector: %v", err)
+	}
 	if cfg.loops, err = intList(*loops); err != nil {
 		log.Fatalf("capturebench: -loops: %v", err)
 	}
@@ -67,6 +82,30 @@ func intList(s string) ([]int, error) {
 			return nil, fmt.Errorf("parse %q: want positive integers", s)
 		}
 		out = append(out, n)
+	}
+	return out, nil
+}
+
+// collectorList parses -collector: a path, or label=path pairs.
+func collectorList(s string) ([]collectorBin, error) {
+	if s == "" {
+		return []collectorBin{{label: "collector"}}, nil
+	}
+	var out []collectorBin
+	for _, f := range strings.Split(s, ",") {
+		label, path, ok := strings.Cut(strings.TrimSpace(f), "=")
+		if !ok {
+			label, path = "collector", label
+		}
+		if path == "" {
+			return nil, fmt.Errorf("parse %q: empty path", s)
+		}
+		out = append(out, collectorBin{label: label, path: path})
+	}
+	if len(out) > 1 {
+		for i := range out {
+			out[i].label = "collector " + out[i].label
+		}
 	}
 	return out, nil
 }

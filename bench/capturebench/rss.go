@@ -126,7 +126,7 @@ func runRSS(cfg config) error {
 		os.Exit(1)
 	}()
 
-	col, err := startCollector(cfg)
+	col, err := startCollector(cfg, cfg.collectors[0])
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func runRSS(cfg config) error {
 	col.stop()
 
 	// A collector started while they run reads them from /proc.
-	col, err = startCollector(cfg)
+	col, err = startCollector(cfg, cfg.collectors[0])
 	if err != nil {
 		return err
 	}

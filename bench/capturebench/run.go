@@ -14,14 +14,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// collectorBin is a collector binary to measure, and its name in the
+// tables.
+type collectorBin struct{ label, path string }
+
 type config struct {
-	mode      string
-	collector string
-	loops     []int
-	duration  time.Duration
-	rate      int
-	execsnoop bool
-	procs     []int
+	mode       string
+	collectors []collectorBin
+	baselines  int
+	loops      []int
+	duration   time.Duration
+	rate       int
+	execsnoop  bool
+	procs      []int
 	// gomaxprocs is the collector's GOMAXPROCS (0: Go's default).
 	gomaxprocs int
 }
@@ -30,14 +35,14 @@ func run(cfg config) error {
 	if os.Geteuid() != 0 {
 		return errors.New("capture needs root: run it with sudo")
 	}
-	if cfg.collector == "" {
+	if cfg.collectors[0].path == "" {
 		dir, err := os.MkdirTemp("", "capturebench")
 		if err != nil {
 			return fmt.Errorf("make build directory: %w", err)
 		}
 		defer os.RemoveAll(dir)
-		cfg.collector = filepath.Join(dir, "collector")
-		if out, err := exec.Command("go", "build", "-o", cfg.collector, "./collector").CombinedOutput(); err != nil {
+		cfg.collectors[0].path = filepath.Join(dir, "collector")
+		if out, err := exec.Command("go", "build", "-o", cfg.collectors[0].path, "./collector").CombinedOutput(); err != nil {
 			return fmt.Errorf("build collector: %w: %s", err, out)
 		}
 	}
@@ -62,8 +67,8 @@ func run(cfg config) error {
 
 // startCollector runs `collector run --sink stdout`, counting its output
 // lines against patterns, until it reports that it captures.
-func startCollector(cfg config) (*watched, error) {
-	cmd := exec.Command(cfg.collector, "run", "--sink", "stdout")
+func startCollector(cfg config, bin collectorBin) (*watched, error) {
+	cmd := exec.Command(bin.path, "run", "--sink", "stdout")
 	if cfg.gomaxprocs > 0 {
 		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(cfg.gomaxprocs))
 	}

@@ -2,16 +2,17 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/activityaudit/activityaudit/collector/container"
 	"github.com/activityaudit/activityaudit/collector/event"
 	"github.com/activityaudit/activityaudit/collector/kernel"
+	"github.com/activityaudit/activityaudit/collector/kube"
 	"github.com/activityaudit/activityaudit/collector/pipeline"
 	"github.com/activityaudit/activityaudit/collector/proctable"
 	"github.com/activityaudit/activityaudit/collector/ship"
@@ -22,15 +23,21 @@ type KernelSource struct {
 	Pipeline pipeline.Config
 	Kernel   kernel.Options
 	Log      *slog.Logger
+	// Pods, when set, enriches records with their pod and workload
+	// (holding a container's first records until its pod status is known).
+	Pods kube.Lookup
 
-	table *proctable.Table
-	kc    *kernel.Collector
-	p     atomic.Pointer[pipeline.Pipeline]
+	table      *proctable.Table
+	kc         *kernel.Collector
+	containers *container.Resolver
+	reg        prometheus.Registerer
+	p          atomic.Pointer[pipeline.Pipeline]
 }
 
 // OpenKernel loads the eBPF programs and reads the running processes.
 func OpenKernel(cfg pipeline.Config, kopts kernel.Options, log *slog.Logger) (*KernelSource, error) {
-	table, err := proctable.New(proctable.Config{Node: cfg.Host.Host})
+	containers := container.NewResolver("")
+	table, err := proctable.New(proctable.Config{Node: cfg.Host.Host, Containers: containers})
 	if err != nil {
 		return nil, err
 	}
@@ -41,27 +48,48 @@ func OpenKernel(cfg pipeline.Config, kopts kernel.Options, log *slog.Logger) (*K
 	if err != nil {
 		return nil, err
 	}
-	return &KernelSource{Pipeline: cfg, Kernel: kopts, Log: log, table: table, kc: kc}, nil
+	return &KernelSource{Pipeline: cfg, Kernel: kopts, Log: log, table: table, kc: kc, containers: containers}, nil
 }
 
 // Run captures into w until ctx ends, then closes the eBPF programs.
 func (k *KernelSource) Run(ctx context.Context, w *ship.Writer) error {
 	defer k.kc.Close()
-	p, err := pipeline.New(k.Pipeline, k.table, container.NewResolver(""), w)
+	var sink pipeline.Sink = w
+	var enrich *kube.Enricher
+	if k.Pods != nil {
+		enrich = kube.NewEnricher(k.Pods, w, kube.EnricherOptions{})
+		if k.reg != nil {
+			if err := enrich.Register(k.reg); err != nil {
+				return fmt.Errorf("register enrichment metrics: %w", err)
+			}
+		}
+		sink = enrich
+	}
+	p, err := pipeline.New(k.Pipeline, k.table, k.containers, sink)
 	if err != nil {
 		return err
 	}
 	k.p.Store(p)
-	k.Log.Info("capturing", "host", k.Pipeline.Host.Host, "processes", k.table.Len())
-	events := make(chan event.Event, 4096)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return k.kc.Run(gctx, events) })
-	g.Go(func() error { return p.Run(gctx, events) })
-	return g.Wait()
+	k.Log.Info("capturing", "host", k.Pipeline.Host.Host, "processes", k.table.Len(), "kubernetes", k.Pods != nil)
+	if enrich == nil {
+		// The events still in the ring buffer when ctx ends are handled and
+		// written before RunSource returns.
+		return p.RunSource(ctx, k.kc)
+	}
+	// The enricher outlives the pipeline: once capture has stopped it
+	// releases what it still holds and flushes.
+	ectx, stopEnrich := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEnrich()
+	edone := make(chan error, 1)
+	go func() { edone <- enrich.Run(ectx) }()
+	err = p.RunSource(ctx, k.kc)
+	stopEnrich()
+	return errors.Join(err, <-edone)
 }
 
 // Register exports the capture counters.
 func (k *KernelSource) Register(reg prometheus.Registerer) error {
+	k.reg = reg
 	return reg.Register(&captureCollector{k: k})
 }
 

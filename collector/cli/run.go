@@ -6,15 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
+	"time"
 
 	"github.com/activityaudit/activityaudit/collector/agent"
 	"github.com/activityaudit/activityaudit/collector/container"
-	"github.com/activityaudit/activityaudit/collector/event"
 	"github.com/activityaudit/activityaudit/collector/hostinfo"
 	"github.com/activityaudit/activityaudit/collector/kernel"
+	"github.com/activityaudit/activityaudit/collector/kube"
+	"github.com/activityaudit/activityaudit/collector/kubeaudit"
 	"github.com/activityaudit/activityaudit/collector/pipeline"
 	"github.com/activityaudit/activityaudit/collector/proctable"
 	"github.com/activityaudit/activityaudit/collector/spool"
@@ -44,7 +45,7 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 	var sf storeFlags
 	sf.register(fs)
 	sink := fs.String("sink", "loki", "where records go: loki (--loki-url, or the embedded store) or stdout (NDJSON, no spool)")
-	capture := fs.String("capture", "kernel", "record sources, comma-separated: kernel (eBPF, needs root), synthetic (generated load for tests and benchmarks)")
+	capture := fs.String("capture", "kernel", "record sources, comma-separated: kernel (eBPF, needs root), synthetic (generated load for tests and benchmarks), or none (only kube exec capture)")
 	syntheticRate := fs.Int("synthetic-rate", 1000, "synthetic source: records per second")
 	syntheticLedger := fs.String("synthetic-ledger", "", "synthetic source: append each record's exec_id to this file once spooled")
 	spoolMax := fs.String("spool-max-bytes", "1GiB", "disk the spool may use while Loki is unreachable (about 5 hours at 100 records/s of 600 bytes)")
@@ -53,6 +54,17 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 	cluster := fs.String("cluster", "", "cluster name put on every record")
 	ringBytes := fs.Int("ring-bytes", 16<<20, "size of the kernel ring buffer (a power of two)")
 	auditID := fs.Bool("exec-audit-id", true, "read KUBERNETES_EXEC_AUDIT_ID from the environment of container-entry processes")
+	kubeMode := fs.String("kube", "auto", "Kubernetes scope: auto (in a pod, or with --kubeconfig), on, off")
+	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig for the Kubernetes API (default: in-cluster config)")
+	nodeName := fs.String("node-name", os.Getenv("NODE_NAME"), "this node's name as Kubernetes knows it (spec.nodeName; default: the host name)")
+	var audit kubeaudit.Config
+	fs.StringVar(&audit.WebhookAddr, "audit-webhook", "", "receive the API server's audit webhook on this address, e.g. 127.0.0.1:9443 (HTTPS; needs --audit-tls-cert, --audit-tls-key and --audit-token-file or --audit-client-ca)")
+	fs.StringVar(&audit.TLSCert, "audit-tls-cert", "", "the audit webhook's TLS certificate (PEM)")
+	fs.StringVar(&audit.TLSKey, "audit-tls-key", "", "the audit webhook's TLS key (PEM)")
+	fs.StringVar(&audit.TokenFile, "audit-token-file", "", "file holding the bearer token the API server sends to the audit webhook")
+	fs.StringVar(&audit.ClientCA, "audit-client-ca", "", "CA bundle the API server's client certificate must chain to")
+	fs.StringVar(&audit.LogPath, "audit-log", "", "tail the API server's audit log (JSON lines) at this path")
+	fs.DurationVar(&audit.Hold, "audit-hold", 5*time.Second, "how long a started kube exec waits for its end before it is recorded without end_time")
 	var include, exclude filtersFlag
 	fs.Var(&include, "include", "record only what matches this filter (repeatable: any matches)")
 	fs.Var(&exclude, "exclude", "drop what matches this filter (repeatable), e.g. --exclude 'comm=\"pause\"'")
@@ -80,9 +92,17 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 			useKernel = true
 		case "synthetic":
 			useSynthetic = true
+		case "none":
 		default:
-			return usageError("unknown --capture %q: use kernel, synthetic or both", c)
+			return usageError("unknown --capture %q: use kernel, synthetic, both, or none", c)
 		}
+	}
+	useAudit := audit.WebhookAddr != "" || audit.LogPath != ""
+	if !useKernel && !useSynthetic && !useAudit {
+		return usageError("nothing to record: --capture none needs --audit-webhook or --audit-log")
+	}
+	if *kubeMode != "auto" && *kubeMode != "on" && *kubeMode != "off" {
+		return usageError("unknown --kube %q: use auto, on or off", *kubeMode)
 	}
 	full, err := spool.ParseFullPolicy(*spoolFull)
 	if err != nil {
@@ -100,6 +120,9 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 	if err != nil {
 		return err
 	}
+	if *nodeName != "" {
+		host.Host = *nodeName
+	}
 	pcfg := pipeline.Config{Cluster: *cluster, Host: host, Include: include, Exclude: exclude}
 	kopts := kernel.Options{RingBytes: *ringBytes, ExecAuditID: *auditID}
 	if useKernel && os.Geteuid() != 0 {
@@ -113,6 +136,22 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 	}
 
 	var sources []agent.Source
+	pods, err := openPods(*kubeMode, *kubeconfig, host.Host, log)
+	if err != nil {
+		return err
+	}
+	if pods != nil {
+		sources = append(sources, agent.PodsSource{Pods: pods})
+	}
+	if useAudit {
+		audit.StateDir = filepath.Join(sf.dataDir, "kubeaudit")
+		audit.Cluster, audit.Logger = *cluster, log
+		src := &agent.AuditSource{Config: audit}
+		if pods != nil {
+			src.Scoper = pods
+		}
+		sources = append(sources, src)
+	}
 	if useSynthetic {
 		sources = append(sources, &agent.SyntheticSource{Rate: *syntheticRate, Ledger: *syntheticLedger})
 	}
@@ -120,6 +159,9 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 		ks, err := agent.OpenKernel(pcfg, kopts, log)
 		if err != nil {
 			return err
+		}
+		if pods != nil {
+			ks.Pods = pods
 		}
 		sources = append(sources, ks)
 	}
@@ -141,6 +183,9 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 				fmt.Fprintf(stdio.Err, "Try: collector query 'comm=\"curl\"' --since 10m\n")
 			} else {
 				fmt.Fprintf(stdio.Err, "Shipping to %s (spool in %s)\n", lokiURL, sf.dataDir)
+			}
+			if audit.WebhookAddr != "" {
+				fmt.Fprintf(stdio.Err, "Receiving the API server's audit webhook on https://%s\n", audit.WebhookAddr)
 			}
 			if metricsAddr != "" {
 				fmt.Fprintf(stdio.Err, "Metrics on http://%s/metrics, health on http://%s/healthz\n", metricsAddr, metricsAddr)
@@ -169,13 +214,31 @@ func captureToStdout(ctx context.Context, pcfg pipeline.Config, kopts kernel.Opt
 		return err
 	}
 	log.Info("capturing", "host", pcfg.Host.Host, "processes", table.Len())
-	events := make(chan event.Event, 4096)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return kc.Run(gctx, events) })
-	g.Go(func() error { return p.Run(gctx, events) })
-	err = g.Wait()
+	err = p.RunSource(ctx, kc)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
+}
+
+// openPods starts watching this node's pods when the collector runs in
+// Kubernetes (mode auto: in a pod or with a kubeconfig; on: required; off:
+// never). Nil means host scope only.
+func openPods(mode, kubeconfig, node string, log *slog.Logger) (*kube.Pods, error) {
+	if mode == "off" {
+		return nil, nil
+	}
+	cs, err := kube.NewClientset(kubeconfig)
+	if errors.Is(err, kube.ErrNotInCluster) && mode == "auto" {
+		log.Info("not in Kubernetes (no service account, no --kubeconfig): records carry host scope only")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connect to kubernetes: %w", err)
+	}
+	pods, err := kube.NewPods(cs, kube.PodsOptions{Node: node, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("watch pods: %w", err)
+	}
+	return pods, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/activityaudit/activityaudit/collector/event"
 )
@@ -14,18 +15,21 @@ func TestOpenOptions(t *testing.T) {
 	page := os.Getpagesize()
 	tests := []struct {
 		name    string
-		ring    int
+		opts    Options
 		wantErr bool
 	}{
-		{"default", 0, false},
-		{"one page", page, false},
-		{"not a power of two", 3 * page, true},
-		{"below a page", page / 2, true},
-		{"negative", -page, true},
+		{"default", Options{}, false},
+		{"one page", Options{RingBytes: page}, false},
+		{"not a power of two", Options{RingBytes: 3 * page}, true},
+		{"below a page", Options{RingBytes: page / 2}, true},
+		{"negative", Options{RingBytes: -page}, true},
+		{"read interval and wake-ups", Options{ReadInterval: time.Millisecond, WakeBytes: 1}, false},
+		{"negative read interval", Options{ReadInterval: -time.Millisecond}, true},
+		{"negative wake-up threshold", Options{WakeBytes: -1}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Open(Options{RingBytes: tt.ring})
+			c, err := Open(tt.opts)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Open: %v, want error %v", err, tt.wantErr)
 			}
@@ -63,16 +67,21 @@ func TestDrops(t *testing.T) {
 	}
 }
 
+// TestRunStops: Run ends when its context is done, once what the ring
+// holds is taken (the consumer reads until out is closed), and when the
+// collector is closed, even while nobody reads out.
 func TestRunStops(t *testing.T) {
 	tests := []struct {
 		name string
 		stop func(c *Collector, cancel context.CancelFunc)
 		// early cancels before Run is called.
 		early bool
+		// read drains out once stopped; else nobody ever reads it.
+		read bool
 	}{
-		{"context canceled", func(_ *Collector, cancel context.CancelFunc) { cancel() }, false},
-		{"context canceled before Run", func(_ *Collector, cancel context.CancelFunc) { cancel() }, true},
-		{"closed", func(c *Collector, _ context.CancelFunc) { c.Close() }, false},
+		{"context canceled", func(_ *Collector, cancel context.CancelFunc) { cancel() }, false, true},
+		{"context canceled before Run", func(_ *Collector, cancel context.CancelFunc) { cancel() }, true, true},
+		{"closed", func(c *Collector, _ context.CancelFunc) { c.Close() }, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,7 +95,7 @@ func TestRunStops(t *testing.T) {
 			if tt.early {
 				tt.stop(c, cancel)
 			}
-			out := make(chan event.Event) // nobody reads: Run must stop while blocked on it too
+			out := make(chan []event.Event) // unread until stopped: Run must stop while blocked on it too
 			done := make(chan error, 1)
 			go func() { done <- c.Run(ctx, out) }()
 			if err := exec.Command("/bin/true").Run(); err != nil {
@@ -95,8 +104,15 @@ func TestRunStops(t *testing.T) {
 			if !tt.early {
 				tt.stop(c, cancel)
 			}
+			if tt.read {
+				for range out {
+				}
+			}
 			if err := <-done; err != nil {
 				t.Errorf("Run: %v, want nil", err)
+			}
+			if _, open := <-out; open {
+				t.Error("out is still open after Run returned")
 			}
 		})
 	}

@@ -52,6 +52,12 @@ type execBPFExecEvent struct {
 	Tty             [64]uint8
 }
 
+type execBPFReaderState struct {
+	_      structs.HostLayout
+	Parked uint32
+	Pad    uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -60,10 +66,12 @@ const (
 	execBPFMapEnvScratch  = "env_scratch"
 	execBPFMapEvents      = "events"
 	execBPFMapExecScratch = "exec_scratch"
+	execBPFMapReader      = "reader"
 	execBPFProgHandleExec = "handle_exec"
 	execBPFVarAuditKey    = "audit_key"
 	execBPFVarExcludeTgid = "exclude_tgid"
 	execBPFVarScanAuditId = "scan_audit_id"
+	execBPFVarWakeBytes   = "wake_bytes"
 )
 
 // loadExecBPF returns the embedded CollectionSpec for execBPF.
@@ -119,6 +127,7 @@ type execBPFMapSpecs struct {
 	EnvScratch  *ebpf.MapSpec `ebpf:"env_scratch"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
 	ExecScratch *ebpf.MapSpec `ebpf:"exec_scratch"`
+	Reader      *ebpf.MapSpec `ebpf:"reader"`
 }
 
 // execBPFVariableSpecs contains global variables before they are loaded into the kernel.
@@ -128,6 +137,7 @@ type execBPFVariableSpecs struct {
 	AuditKey    *ebpf.VariableSpec `ebpf:"audit_key"`
 	ExcludeTgid *ebpf.VariableSpec `ebpf:"exclude_tgid"`
 	ScanAuditId *ebpf.VariableSpec `ebpf:"scan_audit_id"`
+	WakeBytes   *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // execBPFObjects contains all objects after they have been loaded into the kernel.
@@ -154,6 +164,7 @@ type execBPFMaps struct {
 	EnvScratch  *ebpf.Map `ebpf:"env_scratch"`
 	Events      *ebpf.Map `ebpf:"events"`
 	ExecScratch *ebpf.Map `ebpf:"exec_scratch"`
+	Reader      *ebpf.Map `ebpf:"reader"`
 }
 
 func (m *execBPFMaps) Close() error {
@@ -162,6 +173,7 @@ func (m *execBPFMaps) Close() error {
 		m.EnvScratch,
 		m.Events,
 		m.ExecScratch,
+		m.Reader,
 	)
 }
 
@@ -172,6 +184,7 @@ type execBPFVariables struct {
 	AuditKey    *ebpf.Variable `ebpf:"audit_key"`
 	ExcludeTgid *ebpf.Variable `ebpf:"exclude_tgid"`
 	ScanAuditId *ebpf.Variable `ebpf:"scan_audit_id"`
+	WakeBytes   *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // execBPFPrograms contains all programs after they have been loaded into the kernel.

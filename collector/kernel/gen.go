@@ -13,4 +13,4 @@ package kernel
 //go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -mcpu=v3" -target amd64 -type exec_event execBPF bpf/exec.c
 //go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -mcpu=v3" -target amd64 -type fork_event -type exit_event procBPF bpf/proc.c
 //go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -mcpu=v3" -target amd64 -type conn_event netBPF bpf/net.c
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -mcpu=v3" -target amd64 -output-suffix _test -type env_test_in -type outcome_test_in -type path_test_in -type test_out testBPF bpf/test.c
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -mcpu=v3" -target amd64 -output-suffix _test -type env_test_in -type outcome_test_in -type path_test_in -type wake_test_in -type test_out testBPF bpf/test.c

@@ -53,12 +53,13 @@ func TestMain(m *testing.M) {
 
 // session is an open collector whose events a test reads.
 type session struct {
-	t      *testing.T
-	c      *Collector
-	events chan event.Event
-	seen   []event.Event
-	cancel context.CancelFunc
-	done   chan error
+	t       *testing.T
+	c       *Collector
+	batches chan []event.Event
+	pending []event.Event // received, not yet seen
+	seen    []event.Event
+	cancel  context.CancelFunc
+	done    chan error
 }
 
 // open opens a collector with opts and runs it until the test ends.
@@ -69,10 +70,12 @@ func open(t *testing.T, opts Options) *session {
 		t.Fatalf("Open: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{t: t, c: c, events: make(chan event.Event, 4096), cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- c.Run(ctx, s.events) }()
+	s := &session{t: t, c: c, batches: make(chan []event.Event, 16), cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- c.Run(ctx, s.batches) }()
 	t.Cleanup(func() {
 		cancel()
+		for range s.batches { // Run sends what the ring holds, then closes
+		}
 		if err := <-s.done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
@@ -91,9 +94,17 @@ func (s *session) waitUntil(what string, done func(seen []event.Event) bool) []e
 	deadline := time.NewTimer(waitFor)
 	defer deadline.Stop()
 	for !done(s.seen) {
+		if len(s.pending) > 0 {
+			s.seen = append(s.seen, s.pending[0])
+			s.pending = s.pending[1:]
+			continue
+		}
 		select {
-		case ev := <-s.events:
-			s.seen = append(s.seen, ev)
+		case b, ok := <-s.batches:
+			if !ok {
+				s.t.Fatalf("no %s: Run ended; saw %d events:\n%s", what, len(s.seen), describe(s.seen))
+			}
+			s.pending = b
 		case <-deadline.C:
 			s.t.Fatalf("no %s after %v; saw %d events:\n%s", what, waitFor, len(s.seen), describe(s.seen))
 		}

@@ -42,6 +42,12 @@ type netBPFConnectCall struct {
 	Pad    [5]uint8
 }
 
+type netBPFReaderState struct {
+	_      structs.HostLayout
+	Parked uint32
+	Pad    uint32
+}
+
 type netBPFSockOwner struct {
 	_         structs.HostLayout
 	StartTime uint64
@@ -67,6 +73,7 @@ const (
 	netBPFMapConnecting       = "connecting"
 	netBPFMapDrops            = "drops"
 	netBPFMapEvents           = "events"
+	netBPFMapReader           = "reader"
 	netBPFMapUdpSent          = "udp_sent"
 	netBPFProgConnect4        = "connect4"
 	netBPFProgConnect6        = "connect6"
@@ -79,6 +86,7 @@ const (
 	netBPFProgSysExitConnect  = "sys_exit_connect"
 	netBPFVarExcludeTgid      = "exclude_tgid"
 	netBPFVarUnusedConnEvent  = "unused_conn_event"
+	netBPFVarWakeBytes        = "wake_bytes"
 )
 
 // loadNetBPF returns the embedded CollectionSpec for netBPF.
@@ -142,6 +150,7 @@ type netBPFMapSpecs struct {
 	Connecting   *ebpf.MapSpec `ebpf:"connecting"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	Reader       *ebpf.MapSpec `ebpf:"reader"`
 	UdpSent      *ebpf.MapSpec `ebpf:"udp_sent"`
 }
 
@@ -151,6 +160,7 @@ type netBPFMapSpecs struct {
 type netBPFVariableSpecs struct {
 	ExcludeTgid     *ebpf.VariableSpec `ebpf:"exclude_tgid"`
 	UnusedConnEvent *ebpf.VariableSpec `ebpf:"unused_conn_event"`
+	WakeBytes       *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // netBPFObjects contains all objects after they have been loaded into the kernel.
@@ -177,6 +187,7 @@ type netBPFMaps struct {
 	Connecting   *ebpf.Map `ebpf:"connecting"`
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
+	Reader       *ebpf.Map `ebpf:"reader"`
 	UdpSent      *ebpf.Map `ebpf:"udp_sent"`
 }
 
@@ -186,6 +197,7 @@ func (m *netBPFMaps) Close() error {
 		m.Connecting,
 		m.Drops,
 		m.Events,
+		m.Reader,
 		m.UdpSent,
 	)
 }
@@ -196,6 +208,7 @@ func (m *netBPFMaps) Close() error {
 type netBPFVariables struct {
 	ExcludeTgid     *ebpf.Variable `ebpf:"exclude_tgid"`
 	UnusedConnEvent *ebpf.Variable `ebpf:"unused_conn_event"`
+	WakeBytes       *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // netBPFPrograms contains all programs after they have been loaded into the kernel.

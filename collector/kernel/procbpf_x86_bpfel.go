@@ -39,17 +39,25 @@ type procBPFForkEvent struct {
 	Pad1            uint32
 }
 
+type procBPFReaderState struct {
+	_      structs.HostLayout
+	Parked uint32
+	Pad    uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	procBPFMapDrops           = "drops"
 	procBPFMapEvents          = "events"
+	procBPFMapReader          = "reader"
 	procBPFProgHandleExit     = "handle_exit"
 	procBPFProgHandleFork     = "handle_fork"
 	procBPFVarExcludeTgid     = "exclude_tgid"
 	procBPFVarUnusedExitEvent = "unused_exit_event"
 	procBPFVarUnusedForkEvent = "unused_fork_event"
+	procBPFVarWakeBytes       = "wake_bytes"
 )
 
 // loadProcBPF returns the embedded CollectionSpec for procBPF.
@@ -104,6 +112,7 @@ type procBPFProgramSpecs struct {
 type procBPFMapSpecs struct {
 	Drops  *ebpf.MapSpec `ebpf:"drops"`
 	Events *ebpf.MapSpec `ebpf:"events"`
+	Reader *ebpf.MapSpec `ebpf:"reader"`
 }
 
 // procBPFVariableSpecs contains global variables before they are loaded into the kernel.
@@ -113,6 +122,7 @@ type procBPFVariableSpecs struct {
 	ExcludeTgid     *ebpf.VariableSpec `ebpf:"exclude_tgid"`
 	UnusedExitEvent *ebpf.VariableSpec `ebpf:"unused_exit_event"`
 	UnusedForkEvent *ebpf.VariableSpec `ebpf:"unused_fork_event"`
+	WakeBytes       *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // procBPFObjects contains all objects after they have been loaded into the kernel.
@@ -137,12 +147,14 @@ func (o *procBPFObjects) Close() error {
 type procBPFMaps struct {
 	Drops  *ebpf.Map `ebpf:"drops"`
 	Events *ebpf.Map `ebpf:"events"`
+	Reader *ebpf.Map `ebpf:"reader"`
 }
 
 func (m *procBPFMaps) Close() error {
 	return _ProcBPFClose(
 		m.Drops,
 		m.Events,
+		m.Reader,
 	)
 }
 
@@ -153,6 +165,7 @@ type procBPFVariables struct {
 	ExcludeTgid     *ebpf.Variable `ebpf:"exclude_tgid"`
 	UnusedExitEvent *ebpf.Variable `ebpf:"unused_exit_event"`
 	UnusedForkEvent *ebpf.Variable `ebpf:"unused_fork_event"`
+	WakeBytes       *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // procBPFPrograms contains all programs after they have been loaded into the kernel.

@@ -39,6 +39,12 @@ type testBPFPathTestIn struct {
 	Which uint32
 }
 
+type testBPFReaderState struct {
+	_      structs.HostLayout
+	Parked uint32
+	Pad    uint32
+}
+
 type testBPFTestOut struct {
 	_   structs.HostLayout
 	Env struct {
@@ -61,6 +67,18 @@ type testBPFTestOut struct {
 		Pad   [3]uint8
 		Data  [20480]uint8
 	}
+	Wake struct {
+		_     structs.HostLayout
+		Flags uint64
+		Ret   int32
+		Pad   uint32
+	}
+}
+
+type testBPFWakeTestIn struct {
+	_      structs.HostLayout
+	Len    uint32
+	Output uint32
 }
 
 // Names of all BPF objects in the ELF.
@@ -70,12 +88,15 @@ const (
 	testBPFMapDrops        = "drops"
 	testBPFMapEnvScratch   = "env_scratch"
 	testBPFMapEvents       = "events"
+	testBPFMapReader       = "reader"
 	testBPFMapTestResults  = "test_results"
 	testBPFProgTestAuditId = "test_audit_id"
 	testBPFProgTestConn    = "test_conn"
 	testBPFProgTestPath    = "test_path"
+	testBPFProgTestWake    = "test_wake"
 	testBPFVarAuditKey     = "audit_key"
 	testBPFVarExcludeTgid  = "exclude_tgid"
+	testBPFVarWakeBytes    = "wake_bytes"
 )
 
 // loadTestBPF returns the embedded CollectionSpec for testBPF.
@@ -123,6 +144,7 @@ type testBPFProgramSpecs struct {
 	TestAuditId *ebpf.ProgramSpec `ebpf:"test_audit_id"`
 	TestConn    *ebpf.ProgramSpec `ebpf:"test_conn"`
 	TestPath    *ebpf.ProgramSpec `ebpf:"test_path"`
+	TestWake    *ebpf.ProgramSpec `ebpf:"test_wake"`
 }
 
 // testBPFMapSpecs contains maps before they are loaded into the kernel.
@@ -132,6 +154,7 @@ type testBPFMapSpecs struct {
 	Drops       *ebpf.MapSpec `ebpf:"drops"`
 	EnvScratch  *ebpf.MapSpec `ebpf:"env_scratch"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
+	Reader      *ebpf.MapSpec `ebpf:"reader"`
 	TestResults *ebpf.MapSpec `ebpf:"test_results"`
 }
 
@@ -141,6 +164,7 @@ type testBPFMapSpecs struct {
 type testBPFVariableSpecs struct {
 	AuditKey    *ebpf.VariableSpec `ebpf:"audit_key"`
 	ExcludeTgid *ebpf.VariableSpec `ebpf:"exclude_tgid"`
+	WakeBytes   *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // testBPFObjects contains all objects after they have been loaded into the kernel.
@@ -166,6 +190,7 @@ type testBPFMaps struct {
 	Drops       *ebpf.Map `ebpf:"drops"`
 	EnvScratch  *ebpf.Map `ebpf:"env_scratch"`
 	Events      *ebpf.Map `ebpf:"events"`
+	Reader      *ebpf.Map `ebpf:"reader"`
 	TestResults *ebpf.Map `ebpf:"test_results"`
 }
 
@@ -174,6 +199,7 @@ func (m *testBPFMaps) Close() error {
 		m.Drops,
 		m.EnvScratch,
 		m.Events,
+		m.Reader,
 		m.TestResults,
 	)
 }
@@ -184,6 +210,7 @@ func (m *testBPFMaps) Close() error {
 type testBPFVariables struct {
 	AuditKey    *ebpf.Variable `ebpf:"audit_key"`
 	ExcludeTgid *ebpf.Variable `ebpf:"exclude_tgid"`
+	WakeBytes   *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // testBPFPrograms contains all programs after they have been loaded into the kernel.
@@ -193,6 +220,7 @@ type testBPFPrograms struct {
 	TestAuditId *ebpf.Program `ebpf:"test_audit_id"`
 	TestConn    *ebpf.Program `ebpf:"test_conn"`
 	TestPath    *ebpf.Program `ebpf:"test_path"`
+	TestWake    *ebpf.Program `ebpf:"test_wake"`
 }
 
 func (p *testBPFPrograms) Close() error {
@@ -200,6 +228,7 @@ func (p *testBPFPrograms) Close() error {
 		p.TestAuditId,
 		p.TestConn,
 		p.TestPath,
+		p.TestWake,
 	)
 }
 

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/activityaudit/activityaudit/collector/container"
-	"github.com/activityaudit/activityaudit/collector/event"
 	"github.com/activityaudit/activityaudit/collector/hostinfo"
 	"github.com/activityaudit/activityaudit/collector/internal/runctest"
 	"github.com/activityaudit/activityaudit/collector/kernel"
@@ -119,10 +118,8 @@ func startCapture(t *testing.T) (*collected, hostinfo.Info) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	events := make(chan event.Event, 4096)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return kc.Run(gctx, events) })
-	g.Go(func() error { return p.Run(gctx, events) })
+	var g errgroup.Group
+	g.Go(func() error { return p.RunSource(ctx, kc) })
 	t.Cleanup(func() {
 		cancel()
 		if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {

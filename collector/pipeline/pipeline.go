@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
 	"github.com/activityaudit/activityaudit/collector/event"
@@ -104,9 +105,14 @@ func New(cfg Config, table *proctable.Table, containers Containers, sink Sink) (
 	return p, nil
 }
 
-// Run handles events until the channel closes or ctx is done. A sink that
-// is a Flusher is flushed whenever the channel is empty, and at the end.
-func (p *Pipeline) Run(ctx context.Context, events <-chan event.Event) error {
+// Run handles batches of events, in order, until the channel is closed.
+// A sink that is a Flusher is flushed whenever no batch is waiting, and at
+// the end: records are written in batches under load and never wait when
+// idle. When ctx is done Run goes on until the channel is closed, with
+// ctx's values but not its cancellation (from the next batch or flush
+// on), so that what the sender still sends (a Source sends what it had
+// captured) is kept: the sender must close the channel.
+func (p *Pipeline) Run(ctx context.Context, batches <-chan []event.Event) error {
 	flusher, _ := p.sink.(Flusher)
 	flush := func() error {
 		if flusher == nil {
@@ -117,25 +123,73 @@ func (p *Pipeline) Run(ctx context.Context, events <-chan event.Event) error {
 		}
 		return nil
 	}
+	done := ctx.Done()
+	keep := func() { // once ctx is done: keep what was captured
+		if done != nil && ctx.Err() != nil {
+			ctx, done = context.WithoutCancel(ctx), nil
+		}
+	}
 	for {
+		var batch []event.Event
+		var ok bool
 		select {
-		case <-ctx.Done():
-			ctx = context.WithoutCancel(ctx) // keep what was captured
+		case <-done:
+			keep()
+			continue
+		case batch, ok = <-batches:
+		}
+		keep()
+		if !ok {
 			return flush()
-		case ev, ok := <-events:
-			if !ok {
-				return flush()
-			}
+		}
+		for _, ev := range batch {
 			if err := p.Handle(ctx, ev); err != nil {
 				return err
 			}
-			if len(events) == 0 {
-				if err := flush(); err != nil {
-					return err
-				}
+		}
+		if len(batches) == 0 {
+			keep()
+			if err := flush(); err != nil {
+				return err
 			}
 		}
 	}
+}
+
+// Source sends events in batches (collector/kernel.Collector): Run sends
+// them to out until ctx is done, then sends what it still holds, closes
+// out and returns.
+type Source interface {
+	Run(ctx context.Context, out chan<- []event.Event) error
+}
+
+// sourceBatches is how many batches wait between a Source and Run.
+const sourceBatches = 16
+
+// RunSource runs src into the pipeline until ctx is done and src has sent
+// its last batch, which the pipeline handles and flushes. It returns the
+// first error of either; when the pipeline fails first, src is stopped
+// and what it still sends is discarded.
+func (p *Pipeline) RunSource(ctx context.Context, src Source) error {
+	batches := make(chan []event.Event, sourceBatches)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var g errgroup.Group
+	g.Go(func() error {
+		err := src.Run(ctx, batches)
+		if err != nil {
+			cancel()
+		}
+		return err
+	})
+	g.Go(func() error {
+		err := p.Run(ctx, batches)
+		cancel()
+		for range batches { // src returns only once its last batch is taken
+		}
+		return err
+	})
+	return g.Wait()
 }
 
 // Handle processes one event.

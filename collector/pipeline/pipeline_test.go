@@ -208,10 +208,10 @@ func TestRunFlushes(t *testing.T) {
 	p, _ := newTestPipeline(t, Config{})
 	out := &lockedBuffer{}
 	p.sink = NewNDJSON(out)
-	events := make(chan event.Event, 1)
+	events := make(chan []event.Event, 1)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(context.Background(), events) }()
-	events <- execEvent(100, 1, 1_000, "bash", "bash", "-l")
+	events <- []event.Event{execEvent(100, 1, 1_000, "bash", "bash", "-l")}
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), `"cmdline":"bash -l"`) {
 		if time.Now().After(deadline) {

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,7 +65,8 @@ type Container struct {
 	state    string // runc --root
 	bundle   string
 	logs     *os.File
-	cgroups  []string // the init's /proc/<pid>/cgroup paths, for clean-up
+	cgroups  []string   // the init's /proc/<pid>/cgroup paths, for clean-up
+	mu       sync.Mutex // guards execCmds: execs may start concurrently
 	execCmds []*exec.Cmd
 }
 
@@ -262,7 +264,9 @@ func (c *Container) ExecEnv(env []string, args ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("runc exec: %v", err)
 	}
+	c.mu.Lock()
 	c.execCmds = append(c.execCmds, cmd)
+	c.mu.Unlock()
 	return cmd
 }
 
@@ -294,7 +298,10 @@ func WaitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 
 func (c *Container) cleanup() {
 	_ = c.command("kill", c.ID, "KILL").Run()
-	for _, cmd := range c.execCmds {
+	c.mu.Lock()
+	cmds := c.execCmds
+	c.mu.Unlock()
+	for _, cmd := range cmds {
 		_ = cmd.Wait()
 	}
 	_ = c.command("delete", "--force", c.ID).Run()

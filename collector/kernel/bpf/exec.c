@@ -10,9 +10,9 @@
  * (symlinks followed), and old_pid the tid that called exec (de_thread has
  * made it the leader).
  *
- * The record is built in a per-CPU buffer and copied out with
- * bpf_ringbuf_output at its used length: a full-size reservation would
- * cost ~12 KiB of ring per exec. Tracepoint programs run with preemption
+ * The record is built in a per-CPU buffer and copied out at its used
+ * length (output_record, a reservation of that size): a full-size
+ * reservation would cost ~12 KiB of ring per exec. Tracepoint programs run with preemption
  * disabled, and the kernel does not re-enter a program on the same CPU,
  * so the per-CPU buffer is not shared.
  */
@@ -80,7 +80,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	struct tty_struct *tty;
 	unsigned long arg_start, arg_end;
 	__u32 zero = 0, parent_nspid, mark;
-	__u64 alen;
+	__u64 alen, flags;
 
 	if (excluded())
 		return 0;
@@ -143,7 +143,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 		b->off += e->audit_id_len;
 	}
 
-	if (bpf_ringbuf_output(&events, b, sizeof(*e) + (b->off & DATA_MASK), 0) < 0)
+	if (output_record(b, sizeof(*e) + (b->off & DATA_MASK), &flags) < 0)
 		count_drop(EVENT_EXEC);
 	return 0;
 }

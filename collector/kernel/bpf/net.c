@@ -182,7 +182,7 @@ static __always_inline void emit_sock_conn(const struct sock *sk, const struct s
 		__builtin_memcpy(e->raddr, raddr, sizeof(e->raddr));
 		e->rport = rport;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
 }
 
 /*
@@ -444,7 +444,7 @@ static __always_inline int on_udp_send(struct bpf_sock_addr *ctx, bool v6)
 	}
 	__builtin_memcpy(e->raddr, key.addr, sizeof(e->raddr));
 	e->rport = key.port;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
 	return 1;
 }
 

@@ -55,7 +55,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	/* The child's cgroup v2 (default hierarchy) id; equals the parent's unless CLONE_INTO_CGROUP. */
 	e->cgroup_id = BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id);
 	task_pid_ns(child, &e->pidns, &e->nspid);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
 	return 0;
 }
 
@@ -90,6 +90,6 @@ int BPF_PROG(handle_exit, struct task_struct *p, bool group_dead)
 	e->tgid = BPF_CORE_READ(p, tgid);
 	e->start_time = task_start_time(p);
 	e->exit_code = code;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
 	return 0;
 }

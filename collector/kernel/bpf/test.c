@@ -4,7 +4,8 @@
  * BPF_PROG_TEST_RUN. BPF_PROG_TYPE_SYSCALL (5.14+) programs can be
  * test-run with an arbitrary context (the input) and run in the calling
  * task, so the path walker can resolve the test process's own cwd and
- * executable. Results go to the test_results array map.
+ * executable. Results go to the test_results array map. test_wake writes
+ * records into the (test object's own) events ring as the hooks do.
  */
 #include "common.h"
 #include "path.h"
@@ -54,10 +55,23 @@ struct path_test_out {
 	__u8 data[DATA_SIZE];
 };
 
+/* wake_test_in: write one record of len bytes (at most 256) into the events ring. */
+struct wake_test_in {
+	__u32 len;
+	__u32 output; /* 1: output_record, as exec does; 0: reserve and submit a 64-byte record */
+};
+
+struct wake_test_out {
+	__u64 flags; /* the wake-up flags the record was written with */
+	__s32 ret;   /* 0, or the error writing it */
+	__u32 _pad;
+};
+
 struct test_out {
 	struct env_test_out env;
 	struct outcome_test_out outcome;
 	struct path_test_out path;
+	struct wake_test_out wake;
 };
 
 struct {
@@ -121,5 +135,39 @@ int test_path(struct path_test_in *in)
 		put_path((char *)out->path.data, &out->path.len, &fs->pwd, &fs->root, &flags, 1);
 	}
 	out->path.flags = flags;
+	return 0;
+}
+
+struct wake_record {
+	__u8 data[64];
+};
+
+SEC("syscall")
+int test_wake(struct wake_test_in *in)
+{
+	__u32 zero = 0, len = in->len;
+	struct test_out *out = bpf_map_lookup_elem(&test_results, &zero);
+	struct wake_record *r;
+	__u64 flags;
+
+	if (!out)
+		return 1;
+	out->wake.ret = 0;
+	if (in->output) {
+		if (len > sizeof(out->path.data))
+			len = sizeof(out->path.data);
+		flags = 0;
+		out->wake.ret = output_record(out->path.data, len, &flags);
+	} else {
+		r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+		if (!r) {
+			out->wake.ret = -1;
+			return 0;
+		}
+		__builtin_memset(r, 0, sizeof(*r));
+		flags = submit_flags(sizeof(*r));
+		bpf_ringbuf_submit(r, flags);
+	}
+	out->wake.flags = flags;
 	return 0;
 }
