@@ -27,7 +27,11 @@
 // machine whose load changes over time compares them fairly; -baselines 2
 // measures the baseline again after them and compares with the mean.
 // Collector CPU is also reported per exec (per record for connect), which
-// depends less on how busy the machine is than a share of a core.
+// depends less on how busy the machine is than a share of a core; with
+// -together the collectors run side by side through the same storms, so
+// that their CPU compares under exactly the same load:
+//
+//	go run ./bench/capturebench -collector old=/tmp/collector-old,new=/tmp/collector -mode exec -together
 package main
 
 import (
@@ -47,6 +51,7 @@ func main() {
 	mode := flag.String("mode", "exec", "what to measure: exec, connect or rss")
 	bin := flag.String("collector", "", "the collector binary, or comma-separated label=path pairs to compare (default: built from ./collector into a temporary directory)")
 	baselines := flag.Int("baselines", 1, "exec: no-tracer storms per loop count, 1 (before the tracers) or 2 (also after them)")
+	together := flag.Bool("together", false, "exec: run the collectors side by side through the same storms (CPU only, no baseline or execsnoop)")
 	loops := flag.String("loops", "1,2,4", "comma-separated numbers of spawner or client processes, one run each")
 	duration := flag.Duration("duration", 60*time.Second, "length of each storm")
 	rate := flag.Int("rate", 20_000, "connect: total connections a second (0: as fast as possible)")
@@ -55,7 +60,7 @@ func main() {
 	maxProcs := flag.Int("gomaxprocs", 0, "GOMAXPROCS of the collector (0: the Go default, one per CPU)")
 	flag.Parse()
 
-	cfg := config{mode: *mode, duration: *duration, rate: *rate, execsnoop: *snoop, gomaxprocs: *maxProcs, baselines: *baselines}
+	cfg := config{mode: *mode, duration: *duration, rate: *rate, execsnoop: *snoop, gomaxprocs: *maxProcs, baselines: *baselines, together: *together}
 	if *baselines != 1 && *baselines != 2 {
 		log.Fatalf("capturebench: -baselines %d: want 1 or 2", *baselines)
 	}

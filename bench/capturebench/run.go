@@ -22,6 +22,7 @@ type config struct {
 	mode       string
 	collectors []collectorBin
 	baselines  int
+	together   bool // exec: collectors side by side
 	loops      []int
 	duration   time.Duration
 	rate       int
@@ -56,6 +57,9 @@ func run(cfg config) error {
 	fmt.Printf("# %s, %d CPUs, load %s, collector GOMAXPROCS %s\n", time.Now().UTC().Format(time.RFC3339), numCPU(), loadavg(), gomaxprocsText(cfg.gomaxprocs))
 	switch cfg.mode {
 	case "exec":
+		if cfg.together {
+			return runExecTogether(cfg)
+		}
 		return runExec(cfg)
 	case "connect":
 		return runConnect(cfg)
