@@ -8,6 +8,11 @@
 //     the collector, and with the collector and Debian's execsnoop
 //     (libbpf-tools) side by side. Reports execs done, records seen, kernel
 //     ring drops, the collector's CPU and the storm's slowdown.
+//   - slowdown: pairs of short exec storms, without and with the
+//     collector in alternating order, for the storm's slowdown as the
+//     median of the pairs (a shared machine's load drifts too much for one
+//     long storm each), and the share of the spawners' time spent in the
+//     collector's BPF programs.
 //   - connect: N client processes connect to a loopback TCP listener at a
 //     total rate (0: as fast as they can); reports connects and accepts done
 //     against the connection records seen.
@@ -18,6 +23,7 @@
 //
 //	go build -o /tmp/collector ./collector
 //	go run ./bench/capturebench -collector /tmp/collector -mode exec -loops 1,2,4 -duration 60s
+//	go run ./bench/capturebench -collector /tmp/collector -mode slowdown -loops 1,2 -pairs 8 -duration 10s
 //	go run ./bench/capturebench -collector /tmp/collector -mode connect -rate 20000 -loops 2 -duration 30s
 //	go run ./bench/capturebench -collector /tmp/collector -mode rss -procs 10000,50000
 //	go run ./bench/capturebench -collector old=/tmp/collector-old,new=/tmp/collector -mode exec -baselines 2
@@ -48,10 +54,11 @@ func main() {
 	if child := os.Getenv(childEnv); child != "" {
 		os.Exit(runChild(child))
 	}
-	mode := flag.String("mode", "exec", "what to measure: exec, connect or rss")
+	mode := flag.String("mode", "exec", "what to measure: exec, slowdown, connect or rss")
 	bin := flag.String("collector", "", "the collector binary, or comma-separated label=path pairs to compare (default: built from ./collector into a temporary directory)")
 	baselines := flag.Int("baselines", 1, "exec: no-tracer storms per loop count, 1 (before the tracers) or 2 (also after them)")
 	together := flag.Bool("together", false, "exec: run the collectors side by side through the same storms (CPU only, no baseline or execsnoop)")
+	pairs := flag.Int("pairs", 8, "slowdown: pairs of storms (without, with the collector) per loop count")
 	loops := flag.String("loops", "1,2,4", "comma-separated numbers of spawner or client processes, one run each")
 	duration := flag.Duration("duration", 60*time.Second, "length of each storm")
 	rate := flag.Int("rate", 20_000, "connect: total connections a second (0: as fast as possible)")
@@ -60,9 +67,12 @@ func main() {
 	maxProcs := flag.Int("gomaxprocs", 0, "GOMAXPROCS of the collector (0: the Go default, one per CPU)")
 	flag.Parse()
 
-	cfg := config{mode: *mode, duration: *duration, rate: *rate, execsnoop: *snoop, gomaxprocs: *maxProcs, baselines: *baselines, together: *together}
+	cfg := config{mode: *mode, duration: *duration, rate: *rate, execsnoop: *snoop, gomaxprocs: *maxProcs, baselines: *baselines, together: *together, pairs: *pairs}
 	if *baselines != 1 && *baselines != 2 {
 		log.Fatalf("capturebench: -baselines %d: want 1 or 2", *baselines)
+	}
+	if *pairs < 1 {
+		log.Fatalf("capturebench: -pairs %d: want at least 1", *pairs)
 	}
 	var err error
 	if cfg.collectors, err = collectorList(*bin); err != nil {

@@ -23,6 +23,7 @@ type config struct {
 	collectors []collectorBin
 	baselines  int
 	together   bool // exec: collectors side by side
+	pairs      int  // slowdown: storm pairs per loop count
 	loops      []int
 	duration   time.Duration
 	rate       int
@@ -61,12 +62,14 @@ func run(cfg config) error {
 			return runExecTogether(cfg)
 		}
 		return runExec(cfg)
+	case "slowdown":
+		return runSlowdown(cfg)
 	case "connect":
 		return runConnect(cfg)
 	case "rss":
 		return runRSS(cfg)
 	}
-	return fmt.Errorf("unknown -mode %q: use exec, connect or rss", cfg.mode)
+	return fmt.Errorf("unknown -mode %q: use exec, slowdown, connect or rss", cfg.mode)
 }
 
 // startCollector runs `collector run --sink stdout`, counting its output

@@ -53,6 +53,7 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 	metricsListen := fs.String("metrics-listen", "127.0.0.1:2112", "address of /metrics and /healthz (off: none)")
 	cluster := fs.String("cluster", "", "cluster name put on every record")
 	ringBytes := fs.Int("ring-bytes", 16<<20, "size of the kernel ring buffer (a power of two)")
+	readInterval := fs.Duration("read-interval", kernel.DefaultReadInterval, "how often capture reads the kernel ring buffer under load, and so the longest a record waits in it (shorter costs CPU: every read wakes the collector)")
 	auditID := fs.Bool("exec-audit-id", true, "read KUBERNETES_EXEC_AUDIT_ID from the environment of container-entry processes")
 	kubeMode := fs.String("kube", "auto", "Kubernetes scope: auto (in a pod, or with --kubeconfig), on, off")
 	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig for the Kubernetes API (default: in-cluster config)")
@@ -124,7 +125,7 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 		host.Host = *nodeName
 	}
 	pcfg := pipeline.Config{Cluster: *cluster, Host: host, Include: include, Exclude: exclude}
-	kopts := kernel.Options{RingBytes: *ringBytes, ExecAuditID: *auditID}
+	kopts := kernel.Options{RingBytes: *ringBytes, ExecAuditID: *auditID, ReadInterval: *readInterval}
 	if useKernel && os.Geteuid() != 0 {
 		return errors.New("capture needs root (or CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE and CAP_SYS_PTRACE): run it with sudo")
 	}

@@ -77,18 +77,19 @@ const DefaultRingBytes = 16 << 20
 // records come (Options.ReadInterval 0), and so the longest a record waits
 // in the ring before Run sends it. Records do not wake the reader one by
 // one (bpf/common.h), but every read still costs a timer, goroutine
-// wake-ups and a write by the sink: 100–170 µs of CPU on the 2-core VM
-// measured, so under load the interval sets much of the collector's CPU
-// (at 1,200 execs a second, 5 ms cost ~40% more than 10 ms, and 10 ms
-// ~40% more than 20 ms). 10 ms keeps a record within about 10 ms of its
-// event.
-const DefaultReadInterval = 10 * time.Millisecond
+// wake-ups and a write by the sink: 100–250 µs of CPU on the 2-core VM
+// measured, so under load the interval sets most of the collector's CPU
+// (1,450 execs a second, side by side: 2.5 % of a core per 1,000 exec/s
+// at 10 ms, 1.5 % at 25 ms, 1.1 % at 50 ms). 50 ms is far below what
+// shipping adds (a batch waits up to a second) and keeps the ring nearly
+// empty: the heaviest load measured writes about 280 KiB in 50 ms.
+const DefaultReadInterval = 50 * time.Millisecond
 
 // DefaultWakeFraction sets the unread data at which a record wakes the
 // reader before its timer when Options.WakeBytes is 0: RingBytes /
 // DefaultWakeFraction (2 MiB of the default 16 MiB). Below it the timer
 // reads the ring long before it could fill (the heaviest load measured,
-// 56,000 connection records a second, writes about 55 KiB in 10 ms);
+// 56,000 connection records a second, writes about 280 KiB in 50 ms);
 // past it (a burst, a small ring, a reader that fell behind) the reader
 // is woken with most of the ring still free.
 const DefaultWakeFraction = 8

@@ -73,8 +73,8 @@ func (e *entry) has(f uint8) bool { return e.flags&f != 0 }
 
 // execID formats "<node>:<start>:<pid>".
 func execID(node string, k key) string {
-	b := make([]byte, 0, len(node)+32)
-	b = append(b, node...)
+	var buf [96]byte // one allocation, the string, for node names up to 56 bytes
+	b := append(buf[:0], node...)
 	b = append(b, ':')
 	b = strconv.AppendUint(b, k.start, 10)
 	b = append(b, ':')
