@@ -1,8 +1,6 @@
 package proctable
 
 import (
-	"strings"
-
 	"github.com/activityaudit/activityaudit/collector/event"
 )
 
@@ -36,7 +34,7 @@ func (t *Table) Fork(ev *event.Fork) {
 	}
 	if parent := t.parent(ev.ParentTGID, ev.ParentStartTime); parent != nil {
 		e.parent = parent.key
-		e.comm, e.exe, e.args, e.cwd = parent.comm, parent.exe, parent.args, parent.cwd
+		e.comm, e.exe, e.cwd = parent.comm, parent.exe, parent.cwd
 		e.uid, e.gid, e.loginUID, e.tty = parent.uid, parent.gid, parent.loginUID, parent.tty
 		e.session, e.auditID = parent.session, parent.auditID
 		inheritShell(e, parent)
@@ -112,41 +110,17 @@ func (t *Table) exec(ev *event.Exec, approx bool) *entry {
 	e.exe = t.strs.get(ev.Exe)
 	e.cwd = t.strs.get(ev.Cwd)
 	e.tty = t.strs.get(ev.TTY)
-	e.args = t.args(ev.Args)
 	e.uid, e.gid, e.loginUID = ev.UID, ev.GID, ev.LoginUID
 	e.cgroupID, e.pidNS, e.nsPID = ev.CgroupID, ev.PidNS, ev.NSPID
 	if ev.ExecAuditID != "" {
 		e.auditID = ev.ExecAuditID
 	}
 
-	t.setShell(e, parent, existed)
+	t.setShell(e, parent, existed, ev.Args)
 	parentPidNS := ev.ParentPidNS
 	if parentPidNS == 0 && parent != nil {
 		parentPidNS = parent.pidNS
 	}
 	t.classify(e, parent, parentPidNS)
 	return e
-}
-
-// args copies argv into one string and one slice: the table keeps neither
-// the event's buffers nor a string per argument.
-func (t *Table) args(in []string) []string {
-	if len(in) == 0 {
-		return nil
-	}
-	n := 0
-	for _, a := range in {
-		n += len(a)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, a := range in {
-		b.WriteString(a)
-	}
-	all := b.String()
-	out := make([]string, len(in))
-	for i, a := range in {
-		out[i], all = all[:len(a)], all[len(a):]
-	}
-	return out
 }

@@ -11,9 +11,7 @@ type Process struct {
 	// parent had gone).
 	ExecID, ParentExecID string
 	PPID                 uint32
-	Comm, Exe            string
-	Args                 []string // shared: do not modify
-	Cwd                  string
+	Comm, Exe, Cwd       string
 	UID, GID, LoginUID   uint32
 	TTY                  string
 	CgroupID             uint64
@@ -59,7 +57,6 @@ type entry struct {
 	session            key // zero: none
 	comm, exe, cwd     string
 	tty, auditID       string
-	args               []string
 	cgroupID           uint64
 	exitTime           uint64 // boot ns
 	uid, gid, loginUID uint32
@@ -91,7 +88,6 @@ func (t *Table) view(e *entry) Process {
 		PPID:          e.parent.tgid,
 		Comm:          e.comm,
 		Exe:           e.exe,
-		Args:          e.args,
 		Cwd:           e.cwd,
 		UID:           e.uid,
 		GID:           e.gid,

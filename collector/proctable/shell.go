@@ -38,9 +38,10 @@ func base(path string) string {
 
 // setShell works out a process's shell on exec. Its inherited shell (from
 // the fork, else from its parent now) stays; without one, a shell is its
-// own shell. The chain does not cross pid namespaces: a container's
+// own shell (args is its argv: busybox is a shell by it). The chain does
+// not cross pid namespaces: a container's
 // processes do not get the shell that started the container runtime.
-func (t *Table) setShell(e, parent *entry, forked bool) {
+func (t *Table) setShell(e, parent *entry, forked bool, args []string) {
 	if !forked && parent != nil {
 		e.shellID, e.shellDist = 0, 0
 		e.flags &^= flagShellSelf
@@ -50,7 +51,7 @@ func (t *Table) setShell(e, parent *entry, forked bool) {
 		e.shellID, e.shellDist = 0, 0
 		e.flags &^= flagShellSelf
 	}
-	if e.shellID == 0 && isShell(e.comm, e.exe, e.args) {
+	if e.shellID == 0 && isShell(e.comm, e.exe, args) {
 		e.shellID, e.shellDist = e.tgid, 0
 		e.flags |= flagShellSelf
 	}
