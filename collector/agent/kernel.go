@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,10 @@ func OpenKernel(cfg pipeline.Config, kopts kernel.Options, log *slog.Logger) (*K
 	if err := table.Bootstrap(); err != nil {
 		return nil, fmt.Errorf("read running processes: %w", err)
 	}
+	// Reading /proc made garbage in proportion to the processes running
+	// (megabytes with tens of thousands): give its pages back now rather
+	// than hold them as heap headroom.
+	debug.FreeOSMemory()
 	kc, err := kernel.Open(kopts)
 	if err != nil {
 		return nil, err
