@@ -9,18 +9,66 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
+
+	"github.com/activityaudit/activityaudit/internal/release"
 )
 
 // Default is what `go tool mage` runs.
 var Default = Build
 
-// Generate regenerates the committed generated code and docs from their sources.
+// Generate regenerates the committed generated code and docs from their
+// sources, and the README's field table from docs/fields.md.
 func Generate() error {
-	return sh.RunV("go", "generate", "./...")
+	if err := sh.RunV("go", "generate", "./..."); err != nil {
+		return err
+	}
+	return readmeFieldTable()
+}
+
+// The README's copy of the field table sits between these markers.
+const (
+	fieldsBegin = "<!-- fields:begin: generated from docs/fields.md by `go tool mage generate`; do not edit -->"
+	fieldsEnd   = "<!-- fields:end -->"
+)
+
+// readmeFieldTable copies docs/fields.md's table (generated from the
+// registry in pkg/field) into README.md between the markers.
+func readmeFieldTable() error {
+	doc, err := os.ReadFile(filepath.Join("docs", "fields.md"))
+	if err != nil {
+		return err
+	}
+	var table []string
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "|") {
+			table = append(table, line)
+		} else if len(table) > 0 {
+			break
+		}
+	}
+	if len(table) == 0 {
+		return fmt.Errorf("docs/fields.md has no table")
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		return err
+	}
+	before, rest, ok1 := strings.Cut(string(readme), fieldsBegin)
+	_, after, ok2 := strings.Cut(rest, fieldsEnd)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("README.md lacks the field table markers %s ... %s", fieldsBegin, fieldsEnd)
+	}
+	out := before + fieldsBegin + "\n\n" + strings.Join(table, "\n") + "\n\n" + fieldsEnd + after
+	if out == string(readme) {
+		return nil
+	}
+	return os.WriteFile("README.md", []byte(out), 0o644)
 }
 
 // generatedFiles are the files `mage generate` writes.
@@ -33,7 +81,7 @@ func generatedFiles() ([]string, error) {
 		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
 			return filepath.SkipDir
 		}
-		generated := strings.HasSuffix(path, "_gen.go") || path == filepath.Join("docs", "fields.md") ||
+		generated := strings.HasSuffix(path, "_gen.go") || path == filepath.Join("docs", "fields.md") || path == "README.md" ||
 			strings.HasSuffix(path, "_bpfel.go") || strings.HasSuffix(path, "_bpfel.o")
 		if generated {
 			files = append(files, path)
@@ -144,18 +192,79 @@ func Test() {
 // browser tests (Debian chromium driven by playwright-core) against the
 // real backend.
 func Frontend() error {
+	if err := needChromium(); err != nil {
+		return err
+	}
+	if err := npmCI(appDir, true); err != nil {
+		return err
+	}
+	return sh.RunV("npm", "--prefix", appDir, "test")
+}
+
+// appDir is the Grafana app's directory: its npm package, its backend's
+// Magefile and, once built, dist/.
+const appDir = "grafana-app"
+
+// needChromium fails early, with the fix, where the browser tests cannot run.
+func needChromium() error {
 	if _, err := os.Stat("/usr/bin/chromium"); err != nil && os.Getenv("CHROMIUM") == "" {
 		return fmt.Errorf("the browser tests need chromium: apt-get install -y chromium (or set CHROMIUM)")
 	}
-	if err := sh.RunV("npm", "--prefix", "grafana-app", "ci", "--no-audit", "--no-fund"); err != nil {
+	return nil
+}
+
+// npmCI installs an npm package's dependencies from its lock file: always,
+// or only when node_modules is missing.
+func npmCI(dir string, always bool) error {
+	if !always {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules")); err == nil {
+			return nil
+		}
+	}
+	return sh.RunV("npm", "--prefix", dir, "ci", "--no-audit", "--no-fund")
+}
+
+// buildFrontend builds the Grafana app's frontend into grafana-app/dist
+// (module.js, plugin.json with the version filled in, img/, README) and the
+// browser tests' harness.
+func buildFrontend() error {
+	if err := npmCI(appDir, false); err != nil {
 		return err
 	}
-	return sh.RunV("npm", "--prefix", "grafana-app", "test")
+	return sh.RunV("npm", "--prefix", appDir, "run", "build")
+}
+
+// kernelPackages watch the whole machine's activity through eBPF: they run
+// alone, one at a time, after the other packages, whose processes and
+// connections would otherwise be part of what they watch (a test that
+// waits for a quiet ring buffer would wait for ever).
+var kernelPackages = []string{"collector/kernel", "collector/pipeline", "collector/agent"}
+
+// e2eTests are the Go end-to-end tests, the ones that use real parts: the
+// kernel's eBPF capture, runc containers, collector and store processes
+// started, killed and restarted, the Falco plugin built as a c-shared
+// library and driven through Falco's plugin API (cgo). `mage test` runs
+// them among all the others; `mage e2e` runs only these, then the browser
+// tests.
+var e2eTests = []struct{ pkg, run string }{
+	// kube exec trace (runc container, HTTPS audit webhook), outage with
+	// kill -9, a captured command listed by `collector query`
+	{"collector/agent", ""},
+	{"collector/pipeline", "^TestCaptureContainer$"},
+	{"collector/proctable", "^TestRealContainer$"},
+	// libactivityaudit.so: loader, init, reading, extraction, rules
+	{"plugin/e2e", ""},
+}
+
+// goTest runs go test with the race detector on the packages (import paths
+// or ./dirs), after the other arguments (flags).
+func goTest(args []string, pkgs ...string) error {
+	return sh.RunV("go", append(append([]string{"test", "-race", "-count=1"}, args...), pkgs...)...)
 }
 
 // GoTest runs the Go tests with the race detector. Packages that load eBPF
-// programs or run containers need root; they run one at a time (-p 1 for
-// those), after the others.
+// programs or run containers need root; the kernel packages run one at a
+// time (-p 1), after the others.
 func GoTest() error {
 	if err := mountKernelFS(); err != nil {
 		return err
@@ -164,24 +273,49 @@ func GoTest() error {
 	if err != nil {
 		return err
 	}
-	// The packages that watch the whole machine's activity through eBPF
-	// run alone, after the others: other tests' processes and connections
-	// would be part of what they watch (a test that waits for a quiet ring
-	// buffer would wait for ever).
 	var kernelPkgs, others []string
 	for _, p := range pkgs {
-		switch strings.TrimPrefix(p, "github.com/activityaudit/activityaudit/") {
-		case "collector/kernel", "collector/pipeline", "collector/agent":
+		if slices.Contains(kernelPackages, strings.TrimPrefix(p, module+"/")) {
 			kernelPkgs = append(kernelPkgs, p)
-		default:
+		} else {
 			others = append(others, p)
 		}
 	}
-	if err := sh.RunV("go", append([]string{"test", "-race", "-count=1"}, others...)...); err != nil {
+	if err := goTest(nil, others...); err != nil {
 		return err
 	}
-	return sh.RunV("go", append([]string{"test", "-race", "-count=1", "-p", "1"}, kernelPkgs...)...)
+	return goTest([]string{"-p", "1"}, kernelPkgs...)
 }
+
+// E2e runs the end-to-end tests only: capture, containers, collector
+// processes, the Falco plugin through cgo, the app in a browser. First the
+// Go ones (e2eTests; as root, one package at a time, race detector on, as
+// `mage test` runs them), then the Grafana app's browser tests against the
+// real backend, after building the frontend.
+func E2e() error {
+	if err := mountKernelFS(); err != nil {
+		return err
+	}
+	for _, t := range e2eTests {
+		args := []string{"-p", "1"}
+		if t.run != "" {
+			args = append(args, "-run", t.run)
+		}
+		if err := goTest(args, "./"+t.pkg); err != nil {
+			return err
+		}
+	}
+	if err := needChromium(); err != nil {
+		return err
+	}
+	if err := buildFrontend(); err != nil {
+		return err
+	}
+	return sh.RunV("npm", "--prefix", appDir, "run", "test:e2e")
+}
+
+// module is the Go module's path.
+const module = "github.com/activityaudit/activityaudit"
 
 // mountKernelFS mounts tracefs and debugfs when missing (as root): eBPF
 // tracepoints need them and a fresh machine has neither.
@@ -204,10 +338,8 @@ func mountKernelFS() error {
 // the real Loki, with Grafana's own LogQL grammar (@grafana/lezer-logql).
 func LogQLGrammar() error {
 	dir := filepath.Join("tools", "logqlcheck")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		if err := sh.RunV("npm", "ci", "--prefix", dir, "--no-audit", "--no-fund"); err != nil {
-			return err
-		}
+	if err := npmCI(dir, false); err != nil {
+		return err
 	}
 	if err := sh.RunV("npm", "test", "--prefix", dir); err != nil {
 		return err
@@ -265,5 +397,68 @@ func PluginDocs() error {
 // GrafanaBackend builds the Grafana app's backend, gpx_activityaudit, for
 // every platform into grafana-app/dist/ (the Grafana SDK's build targets).
 func GrafanaBackend() error {
-	return sh.RunV("go", "tool", "mage", "-d", "grafana-app")
+	return sh.RunV("go", "tool", "mage", "-d", appDir)
+}
+
+// Release names.
+const (
+	appID           = "activityaudit-app"
+	falcoPluginName = "activityaudit"
+	distDir         = "dist"
+)
+
+// Package builds the Grafana app plugin zip and the Falco plugin and
+// rules tarballs into dist/. Each is built first:
+//
+//   - activityaudit-app-<version>.zip, the Grafana app plugin as `grafana
+//     cli --pluginUrl URL plugins install activityaudit-app` and Grafana's
+//     installer take it: one folder, activityaudit-app/, holding the built
+//     grafana-app/dist (plugin.json, module.js, img/, README, the backend
+//     for every platform with its executable bits); the version is
+//     grafana-app/package.json's;
+//   - activityaudit-<version>-linux-<arch>.tar.gz, the Falco plugin
+//     (libactivityaudit.so alone), and activityaudit-rules-<version>.tar.gz,
+//     its rules, as falcosecurity/plugins names and fills them; the version
+//     is the plugin's own (plugin/activityaudit.Version), the architecture
+//     this machine's (cgo: the plugin is built for the host only).
+func Package() error {
+	mg.SerialDeps(buildFrontend, GrafanaBackend, Plugin)
+
+	appVersion, err := release.PackageVersion(filepath.Join(appDir, "package.json"))
+	if err != nil {
+		return err
+	}
+	zip := filepath.Join(distDir, release.GrafanaZipName(appID, appVersion))
+	if err := release.GrafanaPlugin(filepath.Join(appDir, "dist"), zip, appID, appVersion); err != nil {
+		return err
+	}
+
+	falcoVersion, err := release.GoStringConst(filepath.Join("plugin", "activityaudit", "plugin.go"), "Version")
+	if err != nil {
+		return err
+	}
+	name, err := release.FalcoPluginName(falcoPluginName, falcoVersion, runtime.GOARCH)
+	if err != nil {
+		return err
+	}
+	plugin := filepath.Join(distDir, name)
+	if err := release.FalcoPlugin(filepath.Join("bin", "libactivityaudit.so"), plugin); err != nil {
+		return err
+	}
+	rules, err := filepath.Glob(filepath.Join("plugin", "rules", "*.yaml"))
+	if err != nil {
+		return err
+	}
+	rulesTar := filepath.Join(distDir, release.FalcoRulesName(falcoPluginName, falcoVersion))
+	if err := release.FalcoRules(rules, rulesTar); err != nil {
+		return err
+	}
+	for _, p := range []string{zip, plugin, rulesTar} {
+		info, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s (%d kB)\n", p, (info.Size()+999)/1000)
+	}
+	return nil
 }
