@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -293,6 +294,17 @@ func GoTest() error {
 // `mage test` runs them), then the Grafana app's browser tests against the
 // real backend, after building the frontend.
 func E2e() error {
+	// Without root or runc these tests skip, and a run that skips them
+	// says nothing.
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("the end-to-end tests need root (eBPF capture, runc containers): sudo go tool mage e2e")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		return fmt.Errorf("the end-to-end tests need runc: apt-get install -y runc busybox-static")
+	}
+	if err := needChromium(); err != nil {
+		return err
+	}
 	if err := mountKernelFS(); err != nil {
 		return err
 	}
@@ -304,9 +316,6 @@ func E2e() error {
 		if err := goTest(args, "./"+t.pkg); err != nil {
 			return err
 		}
-	}
-	if err := needChromium(); err != nil {
-		return err
 	}
 	if err := buildFrontend(); err != nil {
 		return err
