@@ -120,8 +120,15 @@ func CheckGenerated() error {
 	return nil
 }
 
-// Build builds the collector into bin/.
-func Build() error {
+// Build builds every part: the collector and the Falco plugin into bin/,
+// the Grafana app's backend (every platform) and frontend into
+// grafana-app/dist/.
+func Build() {
+	mg.SerialDeps(Collector, Plugin, GrafanaBackend, buildFrontend)
+}
+
+// Collector builds the collector into bin/.
+func Collector() error {
 	return sh.RunV("go", "build", "-o", "bin/collector", "./collector")
 }
 
@@ -343,8 +350,9 @@ func mountKernelFS() error {
 	return nil
 }
 
-// LogQLGrammar parses every golden LogQL query, and the queries recorded from
-// the real Loki, with Grafana's own LogQL grammar (@grafana/lezer-logql).
+// LogQLGrammar parses every golden LogQL query, the provisioned
+// dashboard's queries and the queries recorded from the real Loki with
+// Grafana's own LogQL grammar (@grafana/lezer-logql).
 func LogQLGrammar() error {
 	dir := filepath.Join("tools", "logqlcheck")
 	if err := npmCI(dir, false); err != nil {
@@ -354,7 +362,7 @@ func LogQLGrammar() error {
 		return err
 	}
 	return sh.RunV("node", filepath.Join(dir, "check.mjs"), filepath.Join("pkg", "logql", "testdata", "golden"),
-		"--cases", filepath.Join("testdata", "loki", "cases.json"))
+		filepath.Join("provisioning", "testdata", "logql"), "--cases", filepath.Join("testdata", "loki", "cases.json"))
 }
 
 // Fuzz runs every fuzz target for FUZZTIME (default 60s) each.
