@@ -18,6 +18,7 @@ import (
 	"github.com/activityaudit/activityaudit/collector/kubeaudit"
 	"github.com/activityaudit/activityaudit/collector/pipeline"
 	"github.com/activityaudit/activityaudit/collector/proctable"
+	"github.com/activityaudit/activityaudit/collector/redact"
 	"github.com/activityaudit/activityaudit/collector/spool"
 	"github.com/activityaudit/activityaudit/pkg/filter"
 )
@@ -34,6 +35,36 @@ func (f *filtersFlag) Set(v string) error {
 	}
 	*f = append(*f, flt)
 	return nil
+}
+
+// redactFlag is the repeatable --redact flag: NAME=REGEX, a redaction
+// rule added to (or, with --redact-defaults=false, instead of) the
+// built-in ones.
+type redactFlag []redact.Rule
+
+func (f *redactFlag) String() string { return fmt.Sprint(len(*f), " rules") }
+
+func (f *redactFlag) Set(v string) error {
+	name, pattern, ok := strings.Cut(v, "=")
+	if !ok || name == "" || pattern == "" {
+		return fmt.Errorf("want NAME=REGEX, got %q", v)
+	}
+	rule := redact.Rule{Name: name, Pattern: pattern}
+	if _, err := redact.New([]redact.Rule{rule}); err != nil {
+		return err
+	}
+	*f = append(*f, rule)
+	return nil
+}
+
+// rules are the redaction rules to use: the built-in ones (with
+// defaults) and those of the flag.
+func (f redactFlag) rules(defaults bool) []redact.Rule {
+	out := []redact.Rule{} // not nil: nil means the built-in rules
+	if defaults {
+		out = append(out, redact.DefaultRules...)
+	}
+	return append(out, f...)
 }
 
 // runCapture records this node's commands and connections and ships them.
@@ -68,6 +99,9 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 	fs.DurationVar(&audit.Hold, "audit-hold", 5*time.Second, "how long a started kube exec waits for its end before it is recorded without end_time")
 	var include, exclude filtersFlag
 	fs.Var(&include, "include", "record only what matches this filter (repeatable: any matches)")
+	var redactRules redactFlag
+	fs.Var(&redactRules, "redact", "mask secrets in command lines with this rule too (repeatable): NAME=REGEX, whose first group is kept and second masked, e.g. --redact 'vault-token=(vault login )(\\S+)'")
+	redactDefaults := fs.Bool("redact-defaults", true, "use the built-in redaction rules (password flags, Authorization headers, credentials and tokens in URLs, secret assignments, mysql -p)")
 	fs.Var(&exclude, "exclude", "drop what matches this filter (repeatable), e.g. --exclude 'comm=\"pause\"'")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -124,7 +158,7 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 	if *nodeName != "" {
 		host.Host = *nodeName
 	}
-	pcfg := pipeline.Config{Cluster: *cluster, Host: host, Include: include, Exclude: exclude}
+	pcfg := pipeline.Config{Cluster: *cluster, Host: host, Include: include, Exclude: exclude, Redaction: redactRules.rules(*redactDefaults)}
 	kopts := kernel.Options{RingBytes: *ringBytes, ExecAuditID: *auditID, ReadInterval: *readInterval}
 	if useKernel && os.Geteuid() != 0 {
 		return errors.New("capture needs root (or CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE and CAP_SYS_PTRACE): run it with sudo")
