@@ -36,7 +36,8 @@ func newUsers(procRoot string) *users {
 }
 
 // Name returns the user name of uid for a process, or "" when unknown.
-func (u *users) Name(pid uint32, containerID string, uid uint32) string {
+// alt is another process of the same container (its init), or 0.
+func (u *users) Name(pid, alt uint32, containerID string, uid uint32) string {
 	names, ok := u.byRoot[containerID]
 	if !ok {
 		if last, tried := u.missing[containerID]; tried && u.now().Sub(last) < retryMissing {
@@ -44,10 +45,14 @@ func (u *users) Name(pid uint32, containerID string, uid uint32) string {
 		}
 		// The host's passwd is that of pid 1's root; where pid 1's root
 		// cannot be read (a sandbox, or no CAP_SYS_PTRACE over it), that of
-		// the process itself, then the collector's own.
+		// the process itself, then the collector's own. A container's is
+		// that of the process, or of alt (its container's init) when the
+		// process is already gone.
 		roots := []string{strconv.FormatUint(uint64(pid), 10)}
 		if containerID == "" {
 			roots = []string{"1", roots[0], "self"}
+		} else if alt != 0 && alt != pid {
+			roots = append(roots, strconv.FormatUint(uint64(alt), 10))
 		}
 		var found bool
 		for _, root := range roots {

@@ -29,6 +29,7 @@ func TestUsers(t *testing.T) {
 		pid       uint32
 		container string
 		uid       uint32
+		alt       uint32 // the container's init
 		advance   time.Duration
 		before    func()
 		want      string
@@ -40,13 +41,16 @@ func TestUsers(t *testing.T) {
 		{name: "read again after retryMissing", pid: 51, container: "c1", uid: 0, advance: retryMissing, want: "daemon"},
 		{name: "then cached by container", pid: 99, container: "c1", uid: 0, want: "daemon"},
 		{name: "another container is read on its own", pid: 60, container: "c2", uid: 0, before: func() { writePasswd("60", "admin:x:0:0::/:/bin/sh\n") }, want: "admin"},
+		{name: "a gone process's container: its init's root", pid: 70, alt: 7, container: "c3", uid: 0, before: func() { writePasswd("7", "toor:x:0:0::/:/bin/sh\n") }, want: "toor"},
+		{name: "the process's own root first", pid: 80, alt: 8, container: "c4", uid: 0, before: func() { writePasswd("80", "own:x:0:0::/:/bin/sh\n"); writePasswd("8", "init:x:0:0::/:/bin/sh\n") }, want: "own"},
+		{name: "host processes never use alt", pid: 4243, alt: 7, uid: 0, want: "root"},
 	}
 	for _, s := range steps {
 		if s.before != nil {
 			s.before()
 		}
 		now = now.Add(s.advance)
-		if got := u.Name(s.pid, s.container, s.uid); got != s.want {
+		if got := u.Name(s.pid, s.alt, s.container, s.uid); got != s.want {
 			t.Errorf("%s: Name(%d, %q, %d) = %q, want %q", s.name, s.pid, s.container, s.uid, got, s.want)
 		}
 	}
@@ -74,7 +78,7 @@ func TestUsersHostFallback(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := newUsers(proc).Name(4242, "", 5); got != tt.want {
+			if got := newUsers(proc).Name(4242, 0, "", 5); got != tt.want {
 				t.Errorf("Name = %q, want %q", got, tt.want)
 			}
 		})

@@ -67,6 +67,7 @@ func (t *Table) classify(e, parent *entry, parentPidNS uint32) {
 	if e.nsPID == 1 || !t.inits.has(ref) {
 		t.inits.add(ref)
 		e.flags |= flagInit
+		t.ctrInit[ref] = e
 		return
 	}
 	e.flags |= flagEntry

@@ -18,6 +18,8 @@ type Table struct {
 	live, exited list
 	// inits remembers the containers whose init was seen.
 	inits initSet
+	// ctrInit is the init of each container with one in the table.
+	ctrInit map[ctrRef]*entry
 	// strs interns the strings many processes share.
 	strs interner
 	// now is the latest event time (boot ns), for expiry.
@@ -30,11 +32,12 @@ func New(cfg Config) (*Table, error) {
 		return nil, err
 	}
 	return &Table{
-		cfg:   cfg,
-		procs: make(map[key]*entry),
-		byPID: make(map[uint32]*entry),
-		inits: newInitSet(maxInits(cfg.MaxProcesses)),
-		strs:  newInterner(maxInterned),
+		cfg:     cfg,
+		procs:   make(map[key]*entry),
+		byPID:   make(map[uint32]*entry),
+		inits:   newInitSet(maxInits(cfg.MaxProcesses)),
+		ctrInit: make(map[ctrRef]*entry),
+		strs:    newInterner(maxInterned),
 	}, nil
 }
 
@@ -125,6 +128,29 @@ func (t *Table) remove(e *entry) {
 	if t.byPID[e.tgid] == e {
 		delete(t.byPID, e.tgid)
 	}
+	if e.has(flagInit) {
+		if ref, _ := t.container(e.pidNS, e.cgroupID); t.ctrInit[ref] == e {
+			delete(t.ctrInit, ref)
+		}
+	}
+}
+
+// ContainerInit returns the host pid of the init of a process's container
+// (by its pid namespace and cgroup) while that init runs: a process whose
+// files (/proc/<pid>/root) are the container's when the process itself is
+// already gone.
+func (t *Table) ContainerInit(pidNS uint32, cgroupID uint64) (uint32, bool) {
+	ref, in := t.container(pidNS, cgroupID)
+	if !in {
+		return 0, false
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	e := t.ctrInit[ref]
+	if e == nil || e.has(flagExited) {
+		return 0, false
+	}
+	return e.tgid, true
 }
 
 func (t *Table) markExited(e *entry, when uint64) {

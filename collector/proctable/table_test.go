@@ -526,3 +526,42 @@ func TestConcurrentLookup(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+func TestContainerInit(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.root("host", 1, "systemd")
+	h.spawn("host", "runc", 10, "runc")
+	h.spawn("runc", "init", 11, "sleep", inNS(ctrNS, 1, ctrCg))
+	h.spawn("host", "runcExec", 20, "runc")
+	h.spawn("runcExec", "sh", 21, "sh", inNS(ctrNS, 5, ctrCg))
+	h.spawn("host", "shim", 30, "containerd-shim")
+	h.spawn("shim", "pause", 31, "pause", inNS(podNS, 1, pauseCg))
+	h.spawn("shim", "app", 32, "nginx", inNS(podNS, 2, appCg))
+	h.spawn("shim", "execApp", 33, "sh", inNS(podNS, 3, appCg))
+
+	steps := []struct {
+		name     string
+		before   func()
+		pidNS    uint32
+		cgroupID uint64
+		want     uint32 // 0: none
+	}{
+		{name: "a container's init", pidNS: ctrNS, cgroupID: ctrCg, want: 11},
+		{name: "the host has none", pidNS: hostNS, cgroupID: 1},
+		{name: "an unknown pid namespace", pidNS: 4026532777, cgroupID: 999},
+		{name: "shared pid namespace: the pause container's own", pidNS: podNS, cgroupID: pauseCg, want: 31},
+		{name: "shared pid namespace: the app container's own", pidNS: podNS, cgroupID: appCg, want: 32},
+		{name: "an exec'd process does not replace it", before: func() { h.exit("sh") }, pidNS: ctrNS, cgroupID: ctrCg, want: 11},
+		{name: "none once the init exited", before: func() { h.exit("init") }, pidNS: ctrNS, cgroupID: ctrCg},
+		{name: "the other container's init stays", pidNS: podNS, cgroupID: appCg, want: 32},
+	}
+	for _, s := range steps {
+		if s.before != nil {
+			s.before()
+		}
+		got, ok := h.tab.ContainerInit(s.pidNS, s.cgroupID)
+		if got != s.want || ok != (s.want != 0) {
+			t.Errorf("%s: ContainerInit(%d, %d) = %d, %v; want %d", s.name, s.pidNS, s.cgroupID, got, ok, s.want)
+		}
+	}
+}
