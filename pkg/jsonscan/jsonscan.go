@@ -6,6 +6,7 @@ package jsonscan
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -13,30 +14,18 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// AppendKey appends "key": after a comma unless *first.
-func AppendKey(b []byte, first *bool, key string) []byte {
-	if !*first {
-		b = append(b, ',')
-	}
-	*first = false
-	b = append(b, '"')
-	b = append(b, key...)
-	return append(b, '"', ':')
-}
-
 // AppendString appends s as a JSON string, as encoding/json writes it
 // without HTML escaping: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are
 // escaped.
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := 0; ; {
+		if i = SkipPlain(s, i); i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -73,6 +62,132 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// plain marks the bytes a JSON string holds as they are, both ways: ASCII,
+// neither a control character nor a quote nor a backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// SkipPlain returns the index of the first byte of s at or after i that a
+// JSON string does not hold as it is — a quote, a backslash, a control
+// character or a byte of a non-ASCII character — or len(s). It reads eight
+// bytes at a time.
+func SkipPlain(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if k := plainBytes(x); k < 8 {
+			return i + k
+		}
+	}
+	for i < len(s) && plain[s[i]] {
+		i++
+	}
+	return i
+}
+
+// SkipQuoted returns the index of the quote that closes the JSON string
+// whose contents start at i in s, having checked that those contents are
+// well formed: escapes as JSON has them, no control character. It returns
+// -1 for contents that are not, or not closed. It reads eight bytes at a
+// time.
+func SkipQuoted(s string, i int) int {
+	for i+8 <= len(s) {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		next := i + 8
+		for m := specialBytes(x); m != 0; {
+			k := bits.TrailingZeros64(m) / 8
+			switch c := w[k]; {
+			case c == '"':
+				return i + k
+			case c == '\\':
+				n := 2 // \" and \\ are most of them
+				if k == 7 || w[k+1] != '"' && w[k+1] != '\\' {
+					if n = escapeLen(s[i+k:]); n == 0 {
+						return -1
+					}
+				}
+				if k+n >= 8 {
+					next, m = i+k+n, 0 // the escape ends past this word
+				} else {
+					m &^= 1<<(8*(k+n)) - 1
+				}
+			case c < 0x20:
+				return -1
+			default: // not ASCII: any byte goes (invalid UTF-8 reads as U+FFFD)
+				m &^= 0xff << (8 * k)
+			}
+		}
+		i = next
+	}
+	for i < len(s) {
+		switch c := s[i]; {
+		case c == '"':
+			return i
+		case c == '\\':
+			n := escapeLen(s[i:])
+			if n == 0 {
+				return -1
+			}
+			i += n
+		case c < 0x20:
+			return -1
+		default:
+			i++
+		}
+	}
+	return -1
+}
+
+// escapeLen is the length of the escape sequence e starts with (at a
+// backslash), 0 for a bad one.
+func escapeLen(e string) int {
+	if len(e) < 2 {
+		return 0
+	}
+	switch e[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+		if len(e) >= 6 && isHex(e[2]) && isHex(e[3]) && isHex(e[4]) && isHex(e[5]) {
+			return 6
+		}
+	}
+	return 0
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+// specialBytes sets the high bit of each byte of x that a JSON string does
+// not hold as it is: a quote, a backslash, a control character or a byte of
+// a non-ASCII character (exactly: no borrow runs from byte to byte).
+func specialBytes(x uint64) uint64 {
+	const low7, highs = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	zero := func(t uint64) uint64 { return ^((t&low7 + low7) | t | low7) }
+	control := ^((x&low7 + 0x6060606060606060) | x) // below 0x20: adding 0x60 leaves bit 7 clear
+	return (zero(x^0x2222222222222222) | zero(x^0x5c5c5c5c5c5c5c5c) | control | x) & highs
+}
+
+// plainBytes returns how many of the eight bytes of x (little endian: the
+// first byte is the lowest) a JSON string holds as they are, up to the
+// first that it does not (as SkipPlain).
+func plainBytes(x uint64) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q, b := x^(ones*'"'), x^(ones*'\\')
+	// The high bit of a byte is set in special at the first byte that is a
+	// quote (q - ones borrows there), a backslash, a control character (x -
+	// 0x20 borrows) or not ASCII; bytes after it may be set too, by the
+	// borrow.
+	special := (((q - ones) &^ q) | ((b - ones) &^ b) | (x - ones*0x20) | x) & highs
+	return bits.TrailingZeros64(special) / 8
 }
 
 // Kind is the kind of a decoded JSON value.
@@ -310,13 +425,16 @@ func (sc *Scanner) String() (string, error) {
 	}
 	sc.pos++
 	start := sc.pos
-	for sc.pos < len(sc.s) {
-		c := sc.s[sc.pos]
-		switch {
+	ascii := true
+	for {
+		if sc.pos = SkipPlain(sc.s, sc.pos); sc.pos >= len(sc.s) {
+			break
+		}
+		switch c := sc.s[sc.pos]; {
 		case c == '"':
 			s := sc.s[start:sc.pos]
 			sc.pos++
-			if !utf8.ValidString(s) {
+			if !ascii && !utf8.ValidString(s) {
 				return string([]rune(s)), nil // invalid bytes become U+FFFD, as encoding/json does
 			}
 			return s, nil
@@ -324,8 +442,10 @@ func (sc *Scanner) String() (string, error) {
 			return sc.escapedString(start)
 		case c < 0x20:
 			return "", sc.errorf("control character in string")
+		default:
+			ascii = false
+			sc.pos++
 		}
-		sc.pos++
 	}
 	return "", sc.errorf("unterminated string")
 }

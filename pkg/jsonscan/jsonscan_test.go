@@ -1,7 +1,10 @@
 package jsonscan
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -54,6 +57,63 @@ func TestObjectErrors(t *testing.T) {
 		err := sc.Object(func(string, Value) error { return nil })
 		if !errors.Is(err, ErrSyntax) {
 			t.Errorf("%q: error %v, want ErrSyntax", in, err)
+		}
+	}
+}
+
+// skipPlainByByte is SkipPlain one byte at a time.
+func skipPlainByByte(s string, i int) int {
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\' {
+		i++
+	}
+	return i
+}
+
+func TestSkipPlain(t *testing.T) {
+	specials := []byte{'"', '\\', 0, 0x1f, 0x7f, 0x80, 0xff, ' ', 'a', '~', '!', '#', '[', ']', 0xc3, 0xa9}
+	for n := range 20 {
+		for pos := range n {
+			for _, c := range specials {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = c
+				if pos+1 < n {
+					b[pos+1] = '"' // what follows the first special byte must not matter
+				}
+				for from := 0; from <= n; from++ {
+					if got, want := SkipPlain(string(b), from), skipPlainByByte(string(b), from); got != want {
+						t.Fatalf("SkipPlain(%q, %d) = %d, want %d", b, from, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func FuzzSkipPlain(f *testing.F) {
+	f.Add("abc\"def", 0)
+	f.Add("0123456789abcdef\x01", 3)
+	f.Fuzz(func(t *testing.T, s string, from int) {
+		if from < 0 || from > len(s) {
+			return
+		}
+		if got, want := SkipPlain(s, from), skipPlainByByte(s, from); got != want {
+			t.Fatalf("SkipPlain(%q, %d) = %d, want %d", s, from, got, want)
+		}
+	})
+}
+
+// TestAppendStringMatchesEncodingJSON: AppendString writes what
+// encoding/json writes without HTML escaping.
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain ascii longer than eight", "q\"b\\s/\n\r\t\x01\x7f", "é🙂\u2028\u2029x", "a\xffb\xc3", strings.Repeat("ab\"", 9)} {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(AppendString(nil, s)), strings.TrimSuffix(buf.String(), "\n"); got != want {
+			t.Errorf("AppendString(%q) = %s, want %s", s, got, want)
 		}
 	}
 }

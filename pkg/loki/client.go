@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -158,14 +158,15 @@ func (c *Client) url(ep endpoint, params url.Values) string {
 	return u.String()
 }
 
-// get sends a GET request and returns the status code and body of a 2xx
-// answer; a non-2xx answer is returned as *Error.
-func (c *Client) get(ctx context.Context, ep endpoint, params url.Values, header http.Header) (int, []byte, error) {
+// get sends a GET request and passes the body of a 2xx answer to read,
+// which must not keep it: the buffer is reused. It returns the status
+// code; a non-2xx answer is returned as *Error.
+func (c *Client) get(ctx context.Context, ep endpoint, params url.Values, header http.Header, read func(body []byte) error) (int, error) {
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, c.url(ep, params), nil)
 	if err != nil {
-		return 0, nil, fmt.Errorf("build request: %w", err)
+		return 0, fmt.Errorf("build request: %w", err)
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -173,18 +174,23 @@ func (c *Client) get(ctx context.Context, ep endpoint, params url.Values, header
 	c.setHeaders(req)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("send request: %w", c.contextError(ctx, reqCtx, err))
+		return 0, fmt.Errorf("send request: %w", c.contextError(ctx, reqCtx, err))
 	}
 	defer closeBody(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
-		return resp.StatusCode, nil, &Error{StatusCode: resp.StatusCode, Message: errorMessage(body)}
+		return resp.StatusCode, &Error{StatusCode: resp.StatusCode, Message: errorMessage(body)}
 	}
-	body, err := readBody(resp, c.maxBody)
+	buf := getBuffer()
+	defer putBuffer(buf)
+	*buf, err = readBody(resp, c.maxBody, (*buf)[:0])
 	if err != nil {
-		return resp.StatusCode, nil, fmt.Errorf("read response body: %w", c.contextError(ctx, reqCtx, err))
+		return resp.StatusCode, fmt.Errorf("read response body: %w", c.contextError(ctx, reqCtx, err))
 	}
-	return resp.StatusCode, body, nil
+	if read == nil {
+		return resp.StatusCode, nil
+	}
+	return resp.StatusCode, read(*buf)
 }
 
 func (c *Client) setHeaders(req *http.Request) {
@@ -217,23 +223,49 @@ func (c *Client) contextError(parent, reqCtx context.Context, err error) error {
 	return err
 }
 
-// readBody reads a 2xx body, failing with ErrResponseTooLarge beyond limit.
-func readBody(resp *http.Response, limit int64) ([]byte, error) {
+// readBody reads a 2xx body into buf, failing with ErrResponseTooLarge
+// beyond limit.
+func readBody(resp *http.Response, limit int64, buf []byte) ([]byte, error) {
 	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrResponseTooLarge, resp.ContentLength, limit)
+		return buf, fmt.Errorf("%w: %d bytes, limit %d", ErrResponseTooLarge, resp.ContentLength, limit)
 	}
-	readLimit := limit
-	if readLimit < math.MaxInt64 {
-		readLimit++
+	if n := resp.ContentLength + 1; n > int64(cap(buf)) { // + 1 to see the end without growing
+		buf = make([]byte, 0, n)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, readLimit))
-	if err != nil {
-		return nil, err
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		end := cap(buf)
+		if int64(end) > limit {
+			end = int(limit) + 1
+		}
+		n, err := resp.Body.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, limit)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
-	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, limit)
+}
+
+// Answers are read into pooled buffers; those grown past maxPooledBuffer
+// are left to the garbage collector.
+const maxPooledBuffer = 4 << 20
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+func getBuffer() *[]byte { return buffers.Get().(*[]byte) }
+
+func putBuffer(b *[]byte) {
+	if cap(*b) <= maxPooledBuffer {
+		buffers.Put(b)
 	}
-	return body, nil
 }
 
 // closeBody drains a little of what is left, so that the connection can be

@@ -21,7 +21,7 @@ func (r *QueryResponse) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
-	if fast, ok := fastQueryResponse(b); ok {
+	if fast, ok := fastQueryResponse(string(b)); ok {
 		*r = fast
 		return nil
 	}
@@ -59,7 +59,7 @@ func (d *QueryData) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
-	if fast, ok := fastQueryData(b); ok {
+	if fast, ok := fastQueryData(string(b)); ok {
 		*d = fast
 		return nil
 	}
@@ -196,7 +196,7 @@ func (e *Entry) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
-	if fast, ok := fastEntry(b); ok {
+	if fast, ok := fastEntry(string(b)); ok {
 		*e = fast
 		return nil
 	}
@@ -244,7 +244,7 @@ func (p *Point) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
-	if fast, ok := fastPoint(b); ok {
+	if fast, ok := fastPoint(string(b)); ok {
 		*p = fast
 		return nil
 	}
@@ -259,7 +259,7 @@ func (p *Point) unmarshalSlow(b []byte) error {
 	if len(parts) != 2 {
 		return fmt.Errorf("decode point: want 2 elements, got %d", len(parts))
 	}
-	ms, err := parseSecondsAsMillis(parts[0])
+	ms, err := parseSecondsAsMillis(string(parts[0]))
 	if err != nil {
 		return fmt.Errorf("decode point timestamp: %w", err)
 	}
@@ -277,8 +277,7 @@ func (p *Point) unmarshalSlow(b []byte) error {
 
 // parseSecondsAsMillis turns a JSON number of seconds into milliseconds
 // without going through float64 when it is written in plain decimal form.
-func parseSecondsAsMillis(raw []byte) (int64, error) {
-	s := string(raw)
+func parseSecondsAsMillis(s string) (int64, error) {
 	if s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
 		return 0, fmt.Errorf("%.40q is not a number", s)
 	}

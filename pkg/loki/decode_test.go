@@ -309,7 +309,7 @@ func TestParseSecondsAsMillis(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseSecondsAsMillis([]byte(tt.in))
+			got, err := parseSecondsAsMillis(tt.in)
 			if (err != nil) != tt.err {
 				t.Fatalf("err = %v, want error %v", err, tt.err)
 			}

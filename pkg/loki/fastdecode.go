@@ -3,8 +3,11 @@ package loki
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/activityaudit/activityaudit/pkg/jsonscan"
 )
 
 // The fast decoder below reads the exact shapes Loki writes in one pass. It
@@ -15,13 +18,18 @@ import (
 // one decodes to the same value (checked by FuzzDecodeQueryResponse).
 
 type fastScanner struct {
-	b []byte
+	s string // the input
 	i int
+	// arena holds the strings that had to be unescaped, so that they do not
+	// take an allocation each; the others are substrings of s.
+	arena strings.Builder
 }
 
+func newFastScanner(s string) *fastScanner { return &fastScanner{s: s} }
+
 func (s *fastScanner) skipSpace() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
+	for s.i < len(s.s) {
+		switch s.s[s.i] {
 		case ' ', '\t', '\n', '\r':
 			s.i++
 		default:
@@ -33,7 +41,7 @@ func (s *fastScanner) skipSpace() {
 // consume skips white space and then c, if c is next.
 func (s *fastScanner) consume(c byte) bool {
 	s.skipSpace()
-	if s.i < len(s.b) && s.b[s.i] == c {
+	if s.i < len(s.s) && s.s[s.i] == c {
 		s.i++
 		return true
 	}
@@ -43,101 +51,36 @@ func (s *fastScanner) consume(c byte) bool {
 // atEnd reports whether only white space is left.
 func (s *fastScanner) atEnd() bool {
 	s.skipSpace()
-	return s.i == len(s.b)
+	return s.i == len(s.s)
 }
 
-// str reads a JSON string, unescaped the way encoding/json does it.
+// str reads a JSON string, unescaped the way encoding/json does it. A
+// string without escapes and with valid UTF-8 is a substring of the input;
+// the others are unescaped into the arena.
 func (s *fastScanner) str() (string, bool) {
 	s.skipSpace()
-	if s.i >= len(s.b) || s.b[s.i] != '"' {
+	if s.i >= len(s.s) || s.s[s.i] != '"' {
 		return "", false
 	}
 	start := s.i + 1
-	for j := start; j < len(s.b); j++ {
-		switch c := s.b[j]; {
-		case c == '"':
-			s.i = j + 1
-			return string(s.b[start:j]), true
-		case c == '\\' || c >= utf8.RuneSelf:
-			return s.strEscaped(start, j)
-		case c < 0x20:
-			return "", false
+	for j := start; j < len(s.s); {
+		j = jsonscan.SkipPlain(s.s, j)
+		if j >= len(s.s) {
+			break
 		}
-	}
-	return "", false
-}
-
-// strEscaped finishes a string that has escapes or non-ASCII bytes; the
-// bytes in [start, j) are plain ASCII. Invalid UTF-8 and unpaired surrogates
-// become U+FFFD, as with encoding/json.
-func (s *fastScanner) strEscaped(start, j int) (string, bool) {
-	end := j // find the closing quote to size the buffer
-	for end < len(s.b) && s.b[end] != '"' {
-		if s.b[end] == '\\' {
-			end++
-		}
-		end++
-	}
-	out := make([]byte, 0, min(end, len(s.b))-start)
-	out = append(out, s.b[start:j]...)
-	for j < len(s.b) {
-		c := s.b[j]
+		c := s.s[j]
 		switch {
 		case c == '"':
 			s.i = j + 1
-			return string(out), true
+			return s.s[start:j], true
+		case c == '\\':
+			return s.strEscaped(start, j)
 		case c < 0x20:
 			return "", false
-		case c == '\\':
-			if j+1 >= len(s.b) {
-				return "", false
-			}
-			switch e := s.b[j+1]; e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				r := hex4(s.b[j+2:])
-				if r < 0 {
-					return "", false
-				}
-				j += 6
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if j+1 < len(s.b) && s.b[j] == '\\' && s.b[j+1] == 'u' {
-						r2 = hex4(s.b[j+2:])
-					}
-					if pair := utf16.DecodeRune(r, r2); pair != utf8.RuneError {
-						r = pair
-						j += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				out = utf8.AppendRune(out, r)
-				continue
-			default:
-				return "", false
-			}
-			j += 2
-		case c < utf8.RuneSelf:
-			out = append(out, c)
-			j++
 		default:
-			r, size := utf8.DecodeRune(s.b[j:])
+			r, size := utf8.DecodeRuneInString(s.s[j:])
 			if r == utf8.RuneError && size == 1 {
-				out = utf8.AppendRune(out, utf8.RuneError)
-			} else {
-				out = append(out, s.b[j:j+size]...)
+				return s.strEscaped(start, j)
 			}
 			j += size
 		}
@@ -145,13 +88,121 @@ func (s *fastScanner) strEscaped(start, j int) (string, bool) {
 	return "", false
 }
 
+// quotedStr reads a JSON string like str, but returns its contents as they
+// are, still escaped (jsonscan.Unquote unescapes them).
+func (s *fastScanner) quotedStr() (string, bool) {
+	s.skipSpace()
+	if s.i >= len(s.s) || s.s[s.i] != '"' {
+		return "", false
+	}
+	start := s.i + 1
+	end := jsonscan.SkipQuoted(s.s, start)
+	if end < 0 {
+		return "", false
+	}
+	s.i = end + 1
+	return s.s[start:end], true
+}
+
+// strEscaped finishes a string that has escapes or invalid UTF-8 into the
+// arena; the bytes in [start, j) need no change. Invalid UTF-8 and unpaired
+// surrogates become U+FFFD, as with encoding/json.
+func (s *fastScanner) strEscaped(start, j int) (string, bool) {
+	if s.arena.Cap() == 0 {
+		s.arena.Grow(len(s.s) - start) // once: most of what is left are such strings
+	}
+	mark := s.arena.Len()
+	run := start // start of the bytes to copy as they are
+	for j < len(s.s) {
+		if j = jsonscan.SkipPlain(s.s, j); j >= len(s.s) {
+			break
+		}
+		switch c := s.s[j]; {
+		case c == '"':
+			s.arena.WriteString(s.s[run:j])
+			s.i = j + 1
+			return s.arena.String()[mark:], true
+		case c == '\\':
+			s.arena.WriteString(s.s[run:j])
+			if j+1 < len(s.s) && (s.s[j+1] == '"' || s.s[j+1] == '\\' || s.s[j+1] == '/') {
+				// The escaped byte stands for itself: it starts the next run.
+				run, j = j+1, j+2
+				continue
+			}
+			n, ok := s.unescape(j)
+			if !ok {
+				return "", false
+			}
+			j += n
+			run = j
+		case c < 0x20:
+			return "", false
+		default:
+			r, size := utf8.DecodeRuneInString(s.s[j:])
+			if r == utf8.RuneError && size == 1 {
+				s.arena.WriteString(s.s[run:j])
+				s.arena.WriteRune(utf8.RuneError)
+				run = j + 1
+			}
+			j += size
+		}
+	}
+	return "", false
+}
+
+// unescape writes what the escape sequence at j (a backslash) stands for to
+// the arena and returns its length.
+func (s *fastScanner) unescape(j int) (int, bool) {
+	if j+1 >= len(s.s) {
+		return 0, false
+	}
+	switch e := s.s[j+1]; e {
+	case '"', '\\', '/':
+		s.arena.WriteByte(e)
+	case 'b':
+		s.arena.WriteByte('\b')
+	case 'f':
+		s.arena.WriteByte('\f')
+	case 'n':
+		s.arena.WriteByte('\n')
+	case 'r':
+		s.arena.WriteByte('\r')
+	case 't':
+		s.arena.WriteByte('\t')
+	case 'u':
+		r := hex4(s.s[j+2:])
+		if r < 0 {
+			return 0, false
+		}
+		n := 6
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if j+n+1 < len(s.s) && s.s[j+n] == '\\' && s.s[j+n+1] == 'u' {
+				r2 = hex4(s.s[j+n+2:])
+			}
+			if pair := utf16.DecodeRune(r, r2); pair != utf8.RuneError {
+				r = pair
+				n += 6
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		s.arena.WriteRune(r)
+		return n, true
+	default:
+		return 0, false
+	}
+	return 2, true
+}
+
 // hex4 decodes the four hex digits at the start of b, or returns -1.
-func hex4(b []byte) rune {
+func hex4(b string) rune {
 	if len(b) < 4 {
 		return -1
 	}
 	var r rune
-	for _, c := range b[:4] {
+	for i := range 4 {
+		c := b[i]
 		switch {
 		case '0' <= c && c <= '9':
 			c -= '0'
@@ -168,9 +219,9 @@ func hex4(b []byte) rune {
 }
 
 // number reads a JSON number token (grammar checked, not converted).
-func (s *fastScanner) number() ([]byte, bool) {
+func (s *fastScanner) number() (string, bool) {
 	s.skipSpace()
-	b, start := s.b, s.i
+	b, start := s.s, s.i
 	i := start
 	digits := func() bool {
 		n := i
@@ -188,12 +239,12 @@ func (s *fastScanner) number() ([]byte, bool) {
 	case i < len(b) && '1' <= b[i] && b[i] <= '9':
 		digits()
 	default:
-		return nil, false
+		return "", false
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
 		if !digits() {
-			return nil, false
+			return "", false
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -202,7 +253,7 @@ func (s *fastScanner) number() ([]byte, bool) {
 			i++
 		}
 		if !digits() {
-			return nil, false
+			return "", false
 		}
 	}
 	s.i = i
@@ -213,17 +264,17 @@ func (s *fastScanner) number() ([]byte, bool) {
 // validates the span.
 func (s *fastScanner) skipValue() bool {
 	s.skipSpace()
-	if s.i >= len(s.b) {
+	if s.i >= len(s.s) {
 		return false
 	}
-	switch c := s.b[s.i]; c {
+	switch c := s.s[s.i]; c {
 	case '"':
 		_, ok := s.str()
 		return ok
 	case '{', '[':
 		depth := 0
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
+		for s.i < len(s.s) {
+			switch s.s[s.i] {
 			case '"':
 				if _, ok := s.str(); !ok {
 					return false
@@ -242,8 +293,8 @@ func (s *fastScanner) skipValue() bool {
 		}
 		return false
 	default:
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
+		for s.i < len(s.s) {
+			switch s.s[s.i] {
 			case ',', '}', ']', ' ', '\t', '\n', '\r':
 				return true
 			}
@@ -311,34 +362,58 @@ func (s *fastScanner) fields(field func(key string) bool) bool {
 
 // labels reads an object of string values; {} gives an empty, non-nil map.
 func (s *fastScanner) labels() (map[string]string, bool) {
-	if !s.consume('{') {
+	m := make(map[string]string)
+	if !s.pairs(func(k, v string) { m[k] = v }) {
 		return nil, false
 	}
-	m := make(map[string]string)
+	return m, true
+}
+
+// pairs reads an object of string values, calling add for each in order.
+func (s *fastScanner) pairs(add func(name, value string)) bool {
+	if !s.consume('{') {
+		return false
+	}
 	if s.consume('}') {
-		return m, true
+		return true
 	}
 	for {
 		k, ok := s.str()
 		if !ok || !s.consume(':') {
-			return nil, false
+			return false
 		}
 		v, ok := s.str()
 		if !ok {
-			return nil, false
+			return false
 		}
-		m[k] = v
+		add(k, v)
 		if s.consume(',') {
 			continue
 		}
-		if s.consume('}') {
-			return m, true
-		}
-		return nil, false
+		return s.consume('}')
 	}
 }
 
 func (s *fastScanner) entry(e *Entry) bool {
+	return s.entryWith(func(t int64) bool {
+		line, ok := s.str()
+		*e = Entry{Time: t, Line: line}
+		return ok
+	}, func(key string) bool {
+		var ok bool
+		switch key {
+		case "structuredMetadata":
+			e.StructuredMetadata, ok = s.labels()
+		case "parsed":
+			e.Parsed, ok = s.labels()
+		}
+		return ok
+	})
+}
+
+// entryWith reads [ts, line] or [ts, line, {...}]: line reads the line,
+// given the time; labels reads the value of each key of the third element.
+func (s *fastScanner) entryWith(line func(t int64) bool, labels func(key string) bool) bool {
 	if !s.consume('[') {
 		return false
 	}
@@ -347,28 +422,11 @@ func (s *fastScanner) entry(e *Entry) bool {
 		return false
 	}
 	t, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || !s.consume(',') {
+	if err != nil || !s.consume(',') || !line(t) {
 		return false
 	}
-	line, ok := s.str()
-	if !ok {
+	if s.consume(',') && !s.fields(labels) {
 		return false
-	}
-	*e = Entry{Time: t, Line: line}
-	if s.consume(',') {
-		ok := s.fields(func(key string) bool {
-			var ok bool
-			switch key {
-			case "structuredMetadata":
-				e.StructuredMetadata, ok = s.labels()
-			case "parsed":
-				e.Parsed, ok = s.labels()
-			}
-			return ok
-		})
-		if !ok {
-			return false
-		}
 	}
 	return s.consume(']')
 }
@@ -471,7 +529,9 @@ func (s *fastScanner) result(d *QueryData) bool {
 	return false
 }
 
-func (s *fastScanner) queryData(d *QueryData) bool {
+// queryData reads a "data" object; result reads "result" once resultType
+// is known.
+func (s *fastScanner) queryData(d *QueryData, result func(d *QueryData) bool) bool {
 	ok := s.fields(func(key string) bool {
 		switch key {
 		case "resultType":
@@ -486,15 +546,16 @@ func (s *fastScanner) queryData(d *QueryData) bool {
 				return ok
 			})
 		case "result":
-			return d.ResultType != "" && s.result(d)
+			return d.ResultType != "" && result(d)
 		case "stats":
 			s.skipSpace()
 			start := s.i
-			if !s.skipValue() || !json.Valid(s.b[start:s.i]) {
+			if !s.skipValue() {
 				return false
 			}
-			d.Stats = append(json.RawMessage(nil), s.b[start:s.i]...)
-			return true
+			stats := json.RawMessage(s.s[start:s.i])
+			d.Stats = stats
+			return json.Valid(stats)
 		}
 		return false
 	})
@@ -502,9 +563,17 @@ func (s *fastScanner) queryData(d *QueryData) bool {
 }
 
 // fastQueryResponse decodes a whole answer written the way Loki writes it.
-func fastQueryResponse(b []byte) (QueryResponse, bool) {
-	s := fastScanner{b: b}
+func fastQueryResponse(text string) (QueryResponse, bool) {
+	s := newFastScanner(text)
 	var r QueryResponse
+	if !s.response(&r, func() bool { return s.queryData(&r.Data, s.result) }) {
+		return QueryResponse{}, false
+	}
+	return r, true
+}
+
+// response reads a whole answer but for "data", which data reads.
+func (s *fastScanner) response(r *QueryResponse, data func() bool) bool {
 	ok := s.fields(func(key string) bool {
 		switch key {
 		case "status":
@@ -519,29 +588,26 @@ func fastQueryResponse(b []byte) (QueryResponse, bool) {
 				return ok
 			})
 		case "data":
-			return s.queryData(&r.Data)
+			return data()
 		}
 		return false
 	})
-	if !ok || !s.atEnd() {
-		return QueryResponse{}, false
-	}
-	return r, true
+	return ok && s.atEnd()
 }
 
 // fastQueryData decodes a "data" object written the way Loki writes it.
-func fastQueryData(b []byte) (QueryData, bool) {
-	s := fastScanner{b: b}
+func fastQueryData(text string) (QueryData, bool) {
+	s := newFastScanner(text)
 	var d QueryData
-	if !s.queryData(&d) || !s.atEnd() {
+	if !s.queryData(&d, s.result) || !s.atEnd() {
 		return QueryData{}, false
 	}
 	return d, true
 }
 
 // fastEntry decodes one entry written the way Loki writes it.
-func fastEntry(b []byte) (Entry, bool) {
-	s := fastScanner{b: b}
+func fastEntry(text string) (Entry, bool) {
+	s := newFastScanner(text)
 	var e Entry
 	if !s.entry(&e) || !s.atEnd() {
 		return Entry{}, false
@@ -550,8 +616,8 @@ func fastEntry(b []byte) (Entry, bool) {
 }
 
 // fastPoint decodes one point written the way Loki writes it.
-func fastPoint(b []byte) (Point, bool) {
-	s := fastScanner{b: b}
+func fastPoint(text string) (Point, bool) {
+	s := newFastScanner(text)
 	var p Point
 	if !s.point(&p) || !s.atEnd() {
 		return Point{}, false

@@ -26,13 +26,24 @@ func FuzzDecodeQueryResponse(f *testing.F) {
 
 		var slow QueryResponse
 		slowErr := slow.unmarshalSlow(body)
-		if fast, ok := fastQueryResponse(body); ok {
+		if fast, ok := fastQueryResponse(string(body)); ok {
 			if slowErr != nil {
 				t.Fatalf("fast decoder accepted what encoding/json rejects (%v)", slowErr)
 			}
 			if !sameResponse(t, &fast, &slow) {
 				t.Fatalf("fast and slow decoders disagree on %q", body)
 			}
+		}
+		if logs, ok := fastLogs(string(body)); ok {
+			if slowErr != nil || slow.Status != "success" || slow.Data.ResultType != ResultTypeStreams {
+				t.Fatalf("fast flat decoder accepted what encoding/json does not read as streams (%v)", slowErr)
+			}
+			if !sameLogs(logs, &slow) {
+				t.Fatalf("fast flat decoder and slow decoder disagree on %q", body)
+			}
+		}
+		if logs, err := decodeLogs(body); err == nil && (slowErr != nil || !sameLogs(logs, &slow)) {
+			t.Fatalf("flat decoder and slow decoder disagree on %q (%v)", body, slowErr)
 		}
 		if slowErr != nil || slow.Data.ResultType == "" {
 			return
@@ -86,7 +97,7 @@ func TestFastDecoderOnFixtures(t *testing.T) {
 			continue
 		}
 		t.Run(fc.Name, func(t *testing.T) {
-			fast, ok := fastQueryResponse(fc.Response.Body)
+			fast, ok := fastQueryResponse(string(fc.Response.Body))
 			if !ok {
 				t.Fatal("fast decoder refused a real Loki answer")
 			}
@@ -124,7 +135,7 @@ func TestFastStringUnquote(t *testing.T) {
 			if err := json.Unmarshal([]byte(tt.in), &want); err != nil {
 				t.Fatalf("encoding/json: %v", err)
 			}
-			s := fastScanner{b: []byte(tt.in)}
+			s := newFastScanner(tt.in)
 			got, ok := s.str()
 			if !ok || !s.atEnd() {
 				t.Fatalf("fast scanner refused %q", tt.in)
@@ -135,7 +146,7 @@ func TestFastStringUnquote(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{`"abc`, `"a\x"`, `"\u12"`, `"\u12g4"`, "\"a\x01\"", `abc`, `"\`} {
-		s := fastScanner{b: []byte(bad)}
+		s := newFastScanner(bad)
 		if _, ok := s.str(); ok {
 			t.Errorf("fast scanner accepted %q", bad)
 		}

@@ -43,8 +43,21 @@ type InstantQuery struct {
 
 // QueryRange runs a range query: GET /loki/api/v1/query_range.
 func (c *Client) QueryRange(ctx context.Context, q RangeQuery) (*QueryResponse, error) {
+	params, header, err := q.request()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.query(ctx, endpointQueryRange, params, header)
+	if err != nil {
+		return nil, fmt.Errorf("query loki: %w", err)
+	}
+	return resp, nil
+}
+
+// request is q's query parameters and headers.
+func (q RangeQuery) request() (url.Values, http.Header, error) {
 	if q.Query == "" {
-		return nil, errors.New("query loki: empty query")
+		return nil, nil, errors.New("query loki: empty query")
 	}
 	params := url.Values{"query": {q.Query}}
 	setTime(params, "start", q.Start)
@@ -57,11 +70,7 @@ func (c *Client) QueryRange(ctx context.Context, q RangeQuery) (*QueryResponse, 
 	if q.Categorize {
 		header = http.Header{headerEncodingFlags: {EncodingFlagCategorizeLabels}}
 	}
-	resp, err := c.query(ctx, endpointQueryRange, params, header)
-	if err != nil {
-		return nil, fmt.Errorf("query loki: %w", err)
-	}
-	return resp, nil
+	return params, header, nil
 }
 
 // Query runs an instant query: GET /loki/api/v1/query.
@@ -131,7 +140,7 @@ func (c *Client) Series(ctx context.Context, match []string, start, end time.Tim
 // Ready checks GET /ready; a 200 answer is nil, anything else an error
 // (*Error for a non-2xx answer).
 func (c *Client) Ready(ctx context.Context) error {
-	status, _, err := c.get(ctx, endpointReady, nil, nil)
+	status, err := c.get(ctx, endpointReady, nil, nil, nil)
 	if err != nil {
 		return fmt.Errorf("check loki ready: %w", err)
 	}
@@ -142,11 +151,13 @@ func (c *Client) Ready(ctx context.Context) error {
 }
 
 func (c *Client) query(ctx context.Context, ep endpoint, params url.Values, header http.Header) (*QueryResponse, error) {
-	_, body, err := c.get(ctx, ep, params, header)
-	if err != nil {
-		return nil, err
-	}
-	return decodeQueryResponse(body)
+	var resp *QueryResponse
+	_, err := c.get(ctx, ep, params, header, func(body []byte) error {
+		var err error
+		resp, err = decodeQueryResponse(body)
+		return err
+	})
+	return resp, err
 }
 
 // decodeQueryResponse decodes a 2xx query answer; a status other than
@@ -154,7 +165,7 @@ func (c *Client) query(ctx context.Context, ep endpoint, params url.Values, head
 func decodeQueryResponse(body []byte) (*QueryResponse, error) {
 	// Skip encoding/json's validation pass when the answer has Loki's shape;
 	// the fast decoder accepts valid JSON only.
-	if resp, ok := fastQueryResponse(body); ok && resp.Status == "success" && resp.Data.ResultType != "" {
+	if resp, ok := fastQueryResponse(string(body)); ok && resp.Status == "success" && resp.Data.ResultType != "" {
 		return &resp, nil
 	}
 	var resp QueryResponse
@@ -181,12 +192,13 @@ type envelope[T any] struct {
 }
 
 func getData[T any](ctx context.Context, c *Client, ep endpoint, params url.Values) (T, error) {
-	var zero T
-	_, body, err := c.get(ctx, ep, params, nil)
-	if err != nil {
-		return zero, err
-	}
-	return decodeData[T](body)
+	var data T
+	_, err := c.get(ctx, ep, params, nil, func(body []byte) error {
+		var err error
+		data, err = decodeData[T](body)
+		return err
+	})
+	return data, err
 }
 
 // decodeData decodes {"status":"success","data":...}.

@@ -3,6 +3,9 @@ package record
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/activityaudit/activityaudit/pkg/jsonscan"
+	"github.com/activityaudit/activityaudit/pkg/loki"
 )
 
 // FuzzDecode: any line decodes or fails cleanly; what decodes re-encodes to a
@@ -15,6 +18,12 @@ func FuzzDecode(f *testing.F) {
 	f.Add(`{"pid":1e3}`)
 	f.Fuzz(func(t *testing.T, line string) {
 		r, err := Decode(0, nil, nil, line)
+		q := jsonscan.AppendString(nil, line)
+		var inPlace Record
+		errInPlace := DecodeLogEntry(&loki.LogEntry{Quoted: string(q[1 : len(q)-1])}, &inPlace)
+		if (err == nil) != (errInPlace == nil) || (err == nil && inPlace != r) {
+			t.Fatalf("from the quoted line: %+v, %v\nfrom the line: %+v, %v", inPlace, errInPlace, r, err)
+		}
 		if err != nil {
 			return
 		}

@@ -323,167 +323,398 @@ func (r *Record) Text(name string) (text string, ok bool) {
 	return "", false
 }
 
-// appendBody appends the JSON line body: every body field that is present,
-// in registry order.
-func (r *Record) appendBody(b []byte) []byte {
-	b = append(b, '{')
-	first := true
+// AppendTexts appends, as JSON object members (each after a comma), every
+// field but time whose Text is not empty: `,"name":"text"`, in registry
+// order.
+func (r *Record) AppendTexts(b []byte) []byte {
+	if r.Source != "" {
+		b = append(b, ",\"source\":"...)
+		b = jsonscan.AppendString(b, string(r.Source))
+	}
+	if r.Cluster != "" {
+		b = append(b, ",\"cluster\":"...)
+		b = jsonscan.AppendString(b, r.Cluster)
+	}
+	if r.Host != "" {
+		b = append(b, ",\"host\":"...)
+		b = jsonscan.AppendString(b, r.Host)
+	}
 	if r.HostMAC != "" {
-		b = jsonscan.AppendKey(b, &first, "host_mac")
+		b = append(b, ",\"host_mac\":"...)
 		b = jsonscan.AppendString(b, r.HostMAC)
 	}
+	if r.Namespace != "" {
+		b = append(b, ",\"namespace\":"...)
+		b = jsonscan.AppendString(b, r.Namespace)
+	}
+	if r.Workload != "" {
+		b = append(b, ",\"workload\":"...)
+		b = jsonscan.AppendString(b, r.Workload)
+	}
 	if r.WorkloadKind != "" {
-		b = jsonscan.AppendKey(b, &first, "workload_kind")
+		b = append(b, ",\"workload_kind\":"...)
 		b = jsonscan.AppendString(b, r.WorkloadKind)
 	}
+	if r.Pod != "" {
+		b = append(b, ",\"pod\":"...)
+		b = jsonscan.AppendString(b, r.Pod)
+	}
+	if r.Container != "" {
+		b = append(b, ",\"container\":"...)
+		b = jsonscan.AppendString(b, r.Container)
+	}
+	if r.ContainerID != "" {
+		b = append(b, ",\"container_id\":"...)
+		b = jsonscan.AppendString(b, r.ContainerID)
+	}
 	if r.Image != "" {
-		b = jsonscan.AppendKey(b, &first, "image")
+		b = append(b, ",\"image\":"...)
 		b = jsonscan.AppendString(b, r.Image)
 	}
 	if r.Comm != "" {
-		b = jsonscan.AppendKey(b, &first, "comm")
+		b = append(b, ",\"comm\":"...)
 		b = jsonscan.AppendString(b, r.Comm)
 	}
 	if r.Exe != "" {
-		b = jsonscan.AppendKey(b, &first, "exe")
+		b = append(b, ",\"exe\":"...)
 		b = jsonscan.AppendString(b, r.Exe)
 	}
 	if r.Cmdline != "" {
-		b = jsonscan.AppendKey(b, &first, "cmdline")
+		b = append(b, ",\"cmdline\":"...)
 		b = jsonscan.AppendString(b, r.Cmdline)
 	}
 	if r.Cwd != "" {
-		b = jsonscan.AppendKey(b, &first, "cwd")
+		b = append(b, ",\"cwd\":"...)
 		b = jsonscan.AppendString(b, r.Cwd)
 	}
 	if r.present(idxPID, r.PID != 0) {
-		b = jsonscan.AppendKey(b, &first, "pid")
+		b = append(b, ",\"pid\":\""...)
 		b = strconv.AppendUint(b, r.PID, 10)
+		b = append(b, '"')
 	}
 	if r.present(idxPPID, r.PPID != 0) {
-		b = jsonscan.AppendKey(b, &first, "ppid")
+		b = append(b, ",\"ppid\":\""...)
 		b = strconv.AppendUint(b, r.PPID, 10)
+		b = append(b, '"')
 	}
 	if r.present(idxUID, r.UID != 0) {
-		b = jsonscan.AppendKey(b, &first, "uid")
+		b = append(b, ",\"uid\":\""...)
 		b = strconv.AppendUint(b, r.UID, 10)
+		b = append(b, '"')
 	}
 	if r.present(idxGID, r.GID != 0) {
-		b = jsonscan.AppendKey(b, &first, "gid")
+		b = append(b, ",\"gid\":\""...)
 		b = strconv.AppendUint(b, r.GID, 10)
+		b = append(b, '"')
 	}
 	if r.User != "" {
-		b = jsonscan.AppendKey(b, &first, "user")
+		b = append(b, ",\"user\":"...)
 		b = jsonscan.AppendString(b, r.User)
 	}
 	if r.present(idxLoginUID, r.LoginUID != 0) {
-		b = jsonscan.AppendKey(b, &first, "login_uid")
+		b = append(b, ",\"login_uid\":\""...)
 		b = strconv.AppendUint(b, r.LoginUID, 10)
+		b = append(b, '"')
 	}
 	if r.TTY != "" {
-		b = jsonscan.AppendKey(b, &first, "tty")
+		b = append(b, ",\"tty\":"...)
 		b = jsonscan.AppendString(b, r.TTY)
 	}
 	if r.present(idxShellID, r.ShellID != 0) {
-		b = jsonscan.AppendKey(b, &first, "shell_id")
+		b = append(b, ",\"shell_id\":\""...)
 		b = strconv.AppendUint(b, r.ShellID, 10)
+		b = append(b, '"')
 	}
 	if r.present(idxShellDistance, r.ShellDistance != 0) {
-		b = jsonscan.AppendKey(b, &first, "shell_distance")
+		b = append(b, ",\"shell_distance\":\""...)
 		b = strconv.AppendUint(b, r.ShellDistance, 10)
+		b = append(b, '"')
+	}
+	if r.ExecID != "" {
+		b = append(b, ",\"exec_id\":"...)
+		b = jsonscan.AppendString(b, r.ExecID)
 	}
 	if r.ParentExecID != "" {
-		b = jsonscan.AppendKey(b, &first, "parent_exec_id")
+		b = append(b, ",\"parent_exec_id\":"...)
 		b = jsonscan.AppendString(b, r.ParentExecID)
 	}
+	if r.Session != "" {
+		b = append(b, ",\"session\":"...)
+		b = jsonscan.AppendString(b, r.Session)
+	}
 	if r.SessionEntry {
-		b = jsonscan.AppendKey(b, &first, "session_entry")
-		b = append(b, "true"...)
+		b = append(b, ",\"session_entry\":\"true\""...)
 	}
 	if r.Probe {
-		b = jsonscan.AppendKey(b, &first, "probe")
-		b = append(b, "true"...)
+		b = append(b, ",\"probe\":\"true\""...)
 	}
 	if r.Direction != "" {
-		b = jsonscan.AppendKey(b, &first, "direction")
+		b = append(b, ",\"direction\":"...)
 		b = jsonscan.AppendString(b, r.Direction)
 	}
 	if r.L4Proto != "" {
-		b = jsonscan.AppendKey(b, &first, "l4proto")
+		b = append(b, ",\"l4proto\":"...)
 		b = jsonscan.AppendString(b, r.L4Proto)
 	}
 	if r.ClientIP != "" {
-		b = jsonscan.AppendKey(b, &first, "client_ip")
+		b = append(b, ",\"client_ip\":"...)
 		b = jsonscan.AppendString(b, r.ClientIP)
 	}
 	if r.present(idxClientPort, r.ClientPort != 0) {
-		b = jsonscan.AppendKey(b, &first, "client_port")
+		b = append(b, ",\"client_port\":\""...)
 		b = strconv.AppendUint(b, r.ClientPort, 10)
+		b = append(b, '"')
 	}
 	if r.ServerIP != "" {
-		b = jsonscan.AppendKey(b, &first, "server_ip")
+		b = append(b, ",\"server_ip\":"...)
 		b = jsonscan.AppendString(b, r.ServerIP)
 	}
 	if r.present(idxServerPort, r.ServerPort != 0) {
-		b = jsonscan.AppendKey(b, &first, "server_port")
+		b = append(b, ",\"server_port\":\""...)
 		b = strconv.AppendUint(b, r.ServerPort, 10)
+		b = append(b, '"')
 	}
 	if r.Result != "" {
-		b = jsonscan.AppendKey(b, &first, "result")
+		b = append(b, ",\"result\":"...)
 		b = jsonscan.AppendString(b, r.Result)
 	}
 	if r.Resource != "" {
-		b = jsonscan.AppendKey(b, &first, "resource")
+		b = append(b, ",\"resource\":"...)
 		b = jsonscan.AppendString(b, r.Resource)
 	}
 	if r.Name != "" {
-		b = jsonscan.AppendKey(b, &first, "name")
+		b = append(b, ",\"name\":"...)
 		b = jsonscan.AppendString(b, r.Name)
 	}
 	if r.Subresource != "" {
-		b = jsonscan.AppendKey(b, &first, "subresource")
+		b = append(b, ",\"subresource\":"...)
 		b = jsonscan.AppendString(b, r.Subresource)
 	}
 	if r.Command != "" {
-		b = jsonscan.AppendKey(b, &first, "command")
+		b = append(b, ",\"command\":"...)
 		b = jsonscan.AppendString(b, r.Command)
 	}
 	if r.K8sUser != "" {
-		b = jsonscan.AppendKey(b, &first, "k8s_user")
+		b = append(b, ",\"k8s_user\":"...)
 		b = jsonscan.AppendString(b, r.K8sUser)
 	}
 	if r.K8sGroups != "" {
-		b = jsonscan.AppendKey(b, &first, "k8s_groups")
+		b = append(b, ",\"k8s_groups\":"...)
 		b = jsonscan.AppendString(b, r.K8sGroups)
 	}
 	if r.UserAgent != "" {
-		b = jsonscan.AppendKey(b, &first, "user_agent")
+		b = append(b, ",\"user_agent\":"...)
 		b = jsonscan.AppendString(b, r.UserAgent)
 	}
 	if r.SourceAddresses != "" {
-		b = jsonscan.AppendKey(b, &first, "source_addresses")
+		b = append(b, ",\"source_addresses\":"...)
 		b = jsonscan.AppendString(b, r.SourceAddresses)
 	}
 	if r.AuditID != "" {
-		b = jsonscan.AppendKey(b, &first, "audit_id")
+		b = append(b, ",\"audit_id\":"...)
 		b = jsonscan.AppendString(b, r.AuditID)
 	}
 	if r.present(idxEndTime, r.EndTime != 0) {
-		b = jsonscan.AppendKey(b, &first, "end_time")
+		b = append(b, ",\"end_time\":\""...)
+		b = strconv.AppendUint(b, r.EndTime, 10)
+		b = append(b, '"')
+	}
+	if r.present(idxResponseCode, r.ResponseCode != 0) {
+		b = append(b, ",\"response_code\":\""...)
+		b = strconv.AppendUint(b, r.ResponseCode, 10)
+		b = append(b, '"')
+	}
+	if r.ExecStdin {
+		b = append(b, ",\"exec_stdin\":\"true\""...)
+	}
+	if r.ExecTTY {
+		b = append(b, ",\"exec_tty\":\"true\""...)
+	}
+	return b
+}
+
+// LokiLabelFields is how many fields live outside the line: stream labels
+// and structured metadata.
+const LokiLabelFields = 10
+
+// LokiLabelValues returns the values of the stream-label and
+// structured-metadata fields, in registry order; "" when absent.
+func (r *Record) LokiLabelValues() [LokiLabelFields]string {
+	return [LokiLabelFields]string{
+		string(r.Source),
+		r.Cluster,
+		r.Host,
+		r.Namespace,
+		r.Workload,
+		r.Pod,
+		r.Container,
+		r.ContainerID,
+		r.ExecID,
+		r.Session,
+	}
+}
+
+// appendBody appends the JSON line body: every body field that is present,
+// in registry order.
+func (r *Record) appendBody(b []byte) []byte {
+	// Every field is written after a comma; the first comma becomes the '{'.
+	mark := len(b)
+	if r.HostMAC != "" {
+		b = append(b, ",\"host_mac\":"...)
+		b = jsonscan.AppendString(b, r.HostMAC)
+	}
+	if r.WorkloadKind != "" {
+		b = append(b, ",\"workload_kind\":"...)
+		b = jsonscan.AppendString(b, r.WorkloadKind)
+	}
+	if r.Image != "" {
+		b = append(b, ",\"image\":"...)
+		b = jsonscan.AppendString(b, r.Image)
+	}
+	if r.Comm != "" {
+		b = append(b, ",\"comm\":"...)
+		b = jsonscan.AppendString(b, r.Comm)
+	}
+	if r.Exe != "" {
+		b = append(b, ",\"exe\":"...)
+		b = jsonscan.AppendString(b, r.Exe)
+	}
+	if r.Cmdline != "" {
+		b = append(b, ",\"cmdline\":"...)
+		b = jsonscan.AppendString(b, r.Cmdline)
+	}
+	if r.Cwd != "" {
+		b = append(b, ",\"cwd\":"...)
+		b = jsonscan.AppendString(b, r.Cwd)
+	}
+	if r.present(idxPID, r.PID != 0) {
+		b = append(b, ",\"pid\":"...)
+		b = strconv.AppendUint(b, r.PID, 10)
+	}
+	if r.present(idxPPID, r.PPID != 0) {
+		b = append(b, ",\"ppid\":"...)
+		b = strconv.AppendUint(b, r.PPID, 10)
+	}
+	if r.present(idxUID, r.UID != 0) {
+		b = append(b, ",\"uid\":"...)
+		b = strconv.AppendUint(b, r.UID, 10)
+	}
+	if r.present(idxGID, r.GID != 0) {
+		b = append(b, ",\"gid\":"...)
+		b = strconv.AppendUint(b, r.GID, 10)
+	}
+	if r.User != "" {
+		b = append(b, ",\"user\":"...)
+		b = jsonscan.AppendString(b, r.User)
+	}
+	if r.present(idxLoginUID, r.LoginUID != 0) {
+		b = append(b, ",\"login_uid\":"...)
+		b = strconv.AppendUint(b, r.LoginUID, 10)
+	}
+	if r.TTY != "" {
+		b = append(b, ",\"tty\":"...)
+		b = jsonscan.AppendString(b, r.TTY)
+	}
+	if r.present(idxShellID, r.ShellID != 0) {
+		b = append(b, ",\"shell_id\":"...)
+		b = strconv.AppendUint(b, r.ShellID, 10)
+	}
+	if r.present(idxShellDistance, r.ShellDistance != 0) {
+		b = append(b, ",\"shell_distance\":"...)
+		b = strconv.AppendUint(b, r.ShellDistance, 10)
+	}
+	if r.ParentExecID != "" {
+		b = append(b, ",\"parent_exec_id\":"...)
+		b = jsonscan.AppendString(b, r.ParentExecID)
+	}
+	if r.SessionEntry {
+		b = append(b, ",\"session_entry\":true"...)
+	}
+	if r.Probe {
+		b = append(b, ",\"probe\":true"...)
+	}
+	if r.Direction != "" {
+		b = append(b, ",\"direction\":"...)
+		b = jsonscan.AppendString(b, r.Direction)
+	}
+	if r.L4Proto != "" {
+		b = append(b, ",\"l4proto\":"...)
+		b = jsonscan.AppendString(b, r.L4Proto)
+	}
+	if r.ClientIP != "" {
+		b = append(b, ",\"client_ip\":"...)
+		b = jsonscan.AppendString(b, r.ClientIP)
+	}
+	if r.present(idxClientPort, r.ClientPort != 0) {
+		b = append(b, ",\"client_port\":"...)
+		b = strconv.AppendUint(b, r.ClientPort, 10)
+	}
+	if r.ServerIP != "" {
+		b = append(b, ",\"server_ip\":"...)
+		b = jsonscan.AppendString(b, r.ServerIP)
+	}
+	if r.present(idxServerPort, r.ServerPort != 0) {
+		b = append(b, ",\"server_port\":"...)
+		b = strconv.AppendUint(b, r.ServerPort, 10)
+	}
+	if r.Result != "" {
+		b = append(b, ",\"result\":"...)
+		b = jsonscan.AppendString(b, r.Result)
+	}
+	if r.Resource != "" {
+		b = append(b, ",\"resource\":"...)
+		b = jsonscan.AppendString(b, r.Resource)
+	}
+	if r.Name != "" {
+		b = append(b, ",\"name\":"...)
+		b = jsonscan.AppendString(b, r.Name)
+	}
+	if r.Subresource != "" {
+		b = append(b, ",\"subresource\":"...)
+		b = jsonscan.AppendString(b, r.Subresource)
+	}
+	if r.Command != "" {
+		b = append(b, ",\"command\":"...)
+		b = jsonscan.AppendString(b, r.Command)
+	}
+	if r.K8sUser != "" {
+		b = append(b, ",\"k8s_user\":"...)
+		b = jsonscan.AppendString(b, r.K8sUser)
+	}
+	if r.K8sGroups != "" {
+		b = append(b, ",\"k8s_groups\":"...)
+		b = jsonscan.AppendString(b, r.K8sGroups)
+	}
+	if r.UserAgent != "" {
+		b = append(b, ",\"user_agent\":"...)
+		b = jsonscan.AppendString(b, r.UserAgent)
+	}
+	if r.SourceAddresses != "" {
+		b = append(b, ",\"source_addresses\":"...)
+		b = jsonscan.AppendString(b, r.SourceAddresses)
+	}
+	if r.AuditID != "" {
+		b = append(b, ",\"audit_id\":"...)
+		b = jsonscan.AppendString(b, r.AuditID)
+	}
+	if r.present(idxEndTime, r.EndTime != 0) {
+		b = append(b, ",\"end_time\":"...)
 		b = strconv.AppendUint(b, r.EndTime, 10)
 	}
 	if r.present(idxResponseCode, r.ResponseCode != 0) {
-		b = jsonscan.AppendKey(b, &first, "response_code")
+		b = append(b, ",\"response_code\":"...)
 		b = strconv.AppendUint(b, r.ResponseCode, 10)
 	}
 	if r.ExecStdin {
-		b = jsonscan.AppendKey(b, &first, "exec_stdin")
-		b = append(b, "true"...)
+		b = append(b, ",\"exec_stdin\":true"...)
 	}
 	if r.ExecTTY {
-		b = jsonscan.AppendKey(b, &first, "exec_tty")
-		b = append(b, "true"...)
+		b = append(b, ",\"exec_tty\":true"...)
 	}
+	if len(b) == mark {
+		return append(b, "{}"...)
+	}
+	b[mark] = '{'
 	return append(b, '}')
 }
 

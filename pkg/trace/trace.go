@@ -122,7 +122,7 @@ func (s *Session) Counts() (processes, conns int) {
 // entry process's record, else from the first record that carries one.
 func Build(records []record.Record) *Session {
 	s := &Session{}
-	b := builder{byExecID: map[string][]*Process{}}
+	b := builder{byExecID: map[string][]*Process{}, slab: make([]Process, 0, len(records))}
 	var netRecs []indexed
 	for i := range records {
 		r := &records[i]
@@ -130,11 +130,12 @@ func Build(records []record.Record) *Session {
 		case field.KubeExec:
 			s.KubeExecs = append(s.KubeExecs, *r)
 		case field.Cmd:
-			p := &Process{Record: *r, Entry: r.SessionEntry, order: i}
+			p := b.new()
+			p.Record, p.Entry, p.order = *r, r.SessionEntry, i
 			b.add(p)
 			s.Probe = s.Probe || r.Probe
 		case field.Net:
-			netRecs = append(netRecs, indexed{*r, i})
+			netRecs = append(netRecs, indexed{r, i})
 		default:
 			continue
 		}
@@ -151,15 +152,16 @@ func Build(records []record.Record) *Session {
 	slices.SortStableFunc(netRecs, func(a, b indexed) int { return cmp.Compare(a.Time, b.Time) })
 	for _, n := range netRecs {
 		if n.ExecID == "" {
-			s.Unattributed = append(s.Unattributed, n.Record)
+			s.Unattributed = append(s.Unattributed, *n.Record)
 			continue
 		}
 		p := b.at(n.ExecID, n.Time)
 		if p == nil {
-			p = &Process{Record: processOf(n.Record), Inferred: true, order: n.order}
+			p = b.new()
+			p.Record, p.Inferred, p.order = processOf(n.Record), true, n.order
 			b.add(p)
 		}
-		p.Conns = append(p.Conns, n.Record)
+		p.Conns = append(p.Conns, *n.Record)
 	}
 
 	for _, p := range b.all {
@@ -195,7 +197,7 @@ func Build(records []record.Record) *Session {
 }
 
 type indexed struct {
-	record.Record
+	*record.Record
 	order int
 }
 
@@ -205,6 +207,16 @@ type builder struct {
 	all      []*Process
 	byExecID map[string][]*Process
 	sorted   bool
+	slab     []Process // room for the processes, one per record at most
+}
+
+// new returns a zero process from the slab.
+func (b *builder) new() *Process {
+	if len(b.slab) == cap(b.slab) {
+		return new(Process) // not reached: a process per record at most
+	}
+	b.slab = b.slab[:len(b.slab)+1]
+	return &b.slab[len(b.slab)-1]
 }
 
 func (b *builder) add(p *Process) {
@@ -316,7 +328,7 @@ func sessionID(records []record.Record) string {
 }
 
 // processOf keeps a connection record's scope and process fields.
-func processOf(n record.Record) record.Record {
+func processOf(n *record.Record) record.Record {
 	return record.Record{
 		Time:         n.Time,
 		Source:       n.Source,

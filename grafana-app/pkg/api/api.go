@@ -22,6 +22,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/activityaudit/activityaudit/pkg/loki"
@@ -97,6 +98,9 @@ func (a *API) handle(pattern string, h handler) {
 			return
 		}
 		writeJSON(w, http.StatusOK, v)
+		if b, ok := v.(pooledJSON); ok {
+			releaseAnswer(b)
+		}
 	})
 }
 
@@ -104,7 +108,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	if raw, ok := v.(rawJSON); ok {
+	switch raw := v.(type) {
+	case rawJSON:
+		_, _ = w.Write(raw)
+		return
+	case pooledJSON:
 		_, _ = w.Write(raw)
 		return
 	}
@@ -115,3 +123,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // rawJSON is an answer already encoded.
 type rawJSON []byte
+
+// pooledJSON is an answer encoded into a buffer from answerBuffer, which
+// goes back to the pool once written out.
+type pooledJSON []byte
+
+// Answers are written into pooled buffers, released once written out (a
+// ResponseWriter does not keep what it is given); buffers grown past
+// maxPooledAnswer are left to the garbage collector.
+const maxPooledAnswer = 1 << 20
+
+var answers sync.Pool
+
+// answerBuffer returns an empty buffer, of at least size bytes when new.
+func answerBuffer(size int) []byte {
+	if p, ok := answers.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, size)
+}
+
+func releaseAnswer(b []byte) {
+	if cap(b) <= maxPooledAnswer {
+		answers.Put(&b)
+	}
+}

@@ -3,10 +3,16 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/activityaudit/activityaudit/pkg/field"
+	"github.com/activityaudit/activityaudit/pkg/filter"
+	"github.com/activityaudit/activityaudit/pkg/link"
+	"github.com/activityaudit/activityaudit/pkg/loki"
 	"github.com/activityaudit/activityaudit/pkg/record"
 )
 
@@ -15,19 +21,19 @@ import (
 // value.
 func TestHandWrittenAnswersMatchTheirTypes(t *testing.T) {
 	r := record.Record{Time: 1795687500500000000, Source: field.Cmd, Host: "node-a", Comm: "sh", Cmdline: `sh -c "echo <&>"`, PID: 7, SessionEntry: true}
-	rec := recordOf(&r)
+	rec := answerRecordOf(&r)
 	full := &TraceAnswer{
-		ID: "x", Session: "s", Status: StatusAmbiguous, Exact: true, KubeExec: rec, Ambiguous: []json.RawMessage{rec, rec},
+		ID: "x", Session: "s", Status: StatusAmbiguous, Exact: true, KubeExec: &rec, Ambiguous: []AnswerRecord{rec, rec},
 		Candidates: []string{"a", "b\"c"}, User: "u", Start: "1", End: "2",
 		Processes: []*TraceProcess{{Record: rec, Entry: true, Orphan: true, Exec: true, Inferred: true,
-			Connections: []json.RawMessage{rec}, Children: []*TraceProcess{{Record: rec}}}},
-		Unattributed: []json.RawMessage{rec}, Commands: 3, Connections: 1, Truncated: true, Audit: "/a?x=1&y=2", Link: "/t",
+			Connections: []AnswerRecord{rec}, Children: []*TraceProcess{{Record: rec}}}},
+		Unattributed: []AnswerRecord{rec}, Commands: 3, Connections: 1, Truncated: true, Audit: "/a?x=1&y=2", Link: "/t",
 	}
-	empty := &TraceAnswer{ID: "x", KubeExec: json.RawMessage("null"), Processes: []*TraceProcess{}}
-	who := &WhoAnswer{Session: "s", Status: StatusKnown, Exact: true, KubeExec: rec, Ambiguous: []json.RawMessage{rec}, User: "u", Trace: "/t"}
+	empty := &TraceAnswer{ID: "x", Processes: []*TraceProcess{}}
+	who := &WhoAnswer{Session: "s", Status: StatusKnown, Exact: true, KubeExec: &rec, Ambiguous: []AnswerRecord{rec}, User: "u", Trace: "/t"}
 	events := &PolicyEventsAnswer{Next: "c", Events: []PolicyEvent{
 		{ID: "1", Time: "2", Rule: "r", Priority: "p", Source: "s", Hostname: "h", Tags: []string{"a", "b"}, Output: "o <b>", Format: "json",
-			UUID: "u", Fields: map[string]string{"z": "1", "a": "2"}, Namespace: "n", Pod: "p", ContainerID: "c", ContainerName: "cn", K8sUser: "k",
+			UUID: "u", Fields: map[string]string{"z": "1", "a": "2", "q\"k<": "3"}, Namespace: "n", Pod: "p", ContainerID: "c", ContainerName: "cn", K8sUser: "k",
 			Activity: &ActivityLink{Filter: `pod="p"`, From: 1, To: 2, Path: "/a", Link: "http://g/a"}, Trace: "/t"},
 		{ID: "2", Time: "3", Rule: "r", Priority: "p", Source: "s", Output: "o", Format: "text"},
 	}}
@@ -60,7 +66,11 @@ func TestHandWrittenAnswersMatchTheirTypes(t *testing.T) {
 func TestRecordJSON(t *testing.T) {
 	r := record.Record{Time: 1795687500500000000, Source: field.Net, Host: "h\n\"x\"", PID: 0, ServerPort: 443, Direction: "out"}
 	var m map[string]string
-	if err := json.Unmarshal(recordOf(&r), &m); err != nil {
+	b, err := json.Marshal(answerRecordOf(&r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"id": m["id"], "time": "1795687500500000000", "source": "net", "host": "h\n\"x\"", "pid": "0", "ppid": "0",
@@ -73,9 +83,9 @@ func TestRecordJSON(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, m[k], v)
 		}
 	}
-	a, _ := recordID(&r, nil)
-	b, _ := recordID(&record.Record{Time: r.Time, Source: field.Net, Host: "h"}, nil)
-	if a == b {
+	id1, _ := recordID(&r, nil)
+	id2, _ := recordID(&record.Record{Time: r.Time, Source: field.Net, Host: "h"}, nil)
+	if id1 == id2 {
 		t.Error("different records share an id")
 	}
 }
@@ -106,5 +116,95 @@ func TestCursorRoundTrip(t *testing.T) {
 	}
 	if _, n := page(items, key, nil, 5); n != nil {
 		t.Error("a cursor after the last page")
+	}
+}
+
+func fnvString(h uint64, s string) uint64 { return fnvMore(h, []byte(s)) }
+
+// The policy events' links rely on AuditURL's base being a plain prefix.
+func TestAuditURLBaseIsAPrefix(t *testing.T) {
+	flt := filter.Filter{Terms: []filter.Term{{Field: "pod", Op: filter.Eq, Value: "a b&c", Offset: -1}}}
+	from, to := time.UnixMilli(1000), time.UnixMilli(2000)
+	path := link.AuditURL("", from, to, nil, flt)
+	for _, base := range []string{"", "http://g", "http://g/", "https://g:3000/sub/path//"} {
+		if got, want := strings.TrimRight(base, "/")+path, link.AuditURL(base, from, to, nil, flt); got != want {
+			t.Errorf("base %q: %s, want %s", base, got, want)
+		}
+	}
+}
+
+// recordIDByText is recordID as first written: FNV-1a over the time, the
+// label and metadata fields by name, and the encoded line.
+func recordIDByText(r *record.Record) uint64 {
+	h := uint64(fnvOffset)
+	for i := range 8 {
+		h = (h ^ uint64(byte(r.Time>>(8*i)))) * fnvPrime
+	}
+	for _, f := range field.All() {
+		if f.Role != field.Label && f.Role != field.Metadata {
+			continue
+		}
+		v, _ := r.Text(f.Name)
+		h = fnvString(h, v)
+		h = (h ^ 0xff) * fnvPrime
+	}
+	return fnvMore(h, r.AppendLine(nil))
+}
+
+func TestRecordIDs(t *testing.T) {
+	var rs []*record.Record
+	for i := range 10 {
+		r := &record.Record{Time: int64(i) * 1e9, Source: field.Cmd, Host: "node-a", Pod: strings.Repeat("p", i*7),
+			Cmdline: strings.Repeat("x y ", i*13), PID: uint64(i), Session: fmt.Sprint(i)}
+		rs = append(rs, r)
+		ids := recordIDs(rs)
+		for j, r := range rs {
+			one, _ := recordID(r, nil)
+			if want := recordIDByText(r); one != want || ids[j] != want {
+				t.Fatalf("%d records, record %d: recordID %x, recordIDs %x, want %x", len(rs), j, one, ids[j], want)
+			}
+		}
+	}
+	if len(recordIDs(nil)) != 0 {
+		t.Error("ids of no records")
+	}
+}
+
+func TestSortedLabels(t *testing.T) {
+	l := func(kv ...string) []loki.Label {
+		var ls []loki.Label
+		for i := 0; i < len(kv); i += 2 {
+			ls = append(ls, loki.Label{Name: kv[i], Value: kv[i+1]})
+		}
+		return ls
+	}
+	for _, tt := range []struct{ in, want []loki.Label }{
+		{nil, nil},
+		{l("a", "1", "b", "2"), l("a", "1", "b", "2")},
+		{l("b", "2", "a", "1"), l("a", "1", "b", "2")},
+		{l("a", "1", "a", "3", "b", "2"), l("a", "3", "b", "2")},
+	} {
+		if got := sortedLabels(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("sortedLabels(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestPermute(t *testing.T) {
+	for _, order := range [][]int{{}, {0}, {1, 0}, {2, 0, 1}, {0, 2, 1, 3}, {3, 2, 1, 0, 4, 6, 5}} {
+		recs := make([]record.Record, len(order))
+		for i := range recs {
+			recs[i].Time = int64(i)
+		}
+		want := make([]int64, len(order))
+		for i, k := range order {
+			want[i] = int64(k)
+		}
+		permute(recs, slices.Clone(order))
+		for i := range recs {
+			if recs[i].Time != want[i] {
+				t.Fatalf("order %v: got %v at %d, want %v", order, recs[i].Time, i, want[i])
+			}
+		}
 	}
 }

@@ -50,7 +50,7 @@ func (a *API) events(ctx context.Context, r *http.Request) (any, error) {
 	}
 	items, next := page(fresh, func(e *entry) (int64, uint64) { return e.rec.Time, e.id }, cur, limit)
 
-	b := make([]byte, 0, 64+len(items)*600)
+	b := answerBuffer(64 + len(items)*700)
 	b = append(b, `{"records":[`...)
 	for i := range items {
 		if i > 0 {
@@ -65,5 +65,5 @@ func (a *API) events(ctx context.Context, r *http.Request) (any, error) {
 		b = append(b, '"')
 	}
 	b = append(b, "}\n"...)
-	return rawJSON(b), nil
+	return pooledJSON(b), nil
 }

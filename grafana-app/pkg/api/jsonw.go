@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
@@ -21,7 +20,20 @@ type object struct {
 
 func newObject(b []byte) *object { return &object{b: append(b, '{'), first: true} }
 
+// key writes k as it is: the answers' own keys are identifiers that need
+// no escaping. Keys from data go through anyKey.
 func (o *object) key(k string) {
+	if !o.first {
+		o.b = append(o.b, ',')
+	}
+	o.first = false
+	o.b = append(o.b, '"')
+	o.b = append(o.b, k...)
+	o.b = append(o.b, '"', ':')
+}
+
+// anyKey writes any string as a key.
+func (o *object) anyKey(k string) {
 	if !o.first {
 		o.b = append(o.b, ',')
 	}
@@ -54,27 +66,29 @@ func (o *object) int(k string, v int64) {
 	o.b = strconv.AppendInt(o.b, v, 10)
 }
 
-func (o *object) raw(k string, v json.RawMessage) {
+// record writes a record of the answer, null for none.
+func (o *object) record(k string, r *AnswerRecord) {
 	o.key(k)
-	if len(v) == 0 {
-		v = json.RawMessage("null")
+	if r == nil {
+		o.b = append(o.b, "null"...)
+		return
 	}
-	o.b = append(o.b, v...)
+	o.b = appendRecord(o.b, r.id, r.rec)
 }
 
-// raws writes a list of raw values; an empty list is written only when
+// records writes a list of records; an empty list is written only when
 // omitEmpty is false.
-func (o *object) raws(k string, vs []json.RawMessage, omitEmpty bool) {
-	if len(vs) == 0 && omitEmpty {
+func (o *object) records(k string, rs []AnswerRecord, omitEmpty bool) {
+	if len(rs) == 0 && omitEmpty {
 		return
 	}
 	o.key(k)
 	o.b = append(o.b, '[')
-	for i, v := range vs {
+	for i := range rs {
 		if i > 0 {
 			o.b = append(o.b, ',')
 		}
-		o.b = append(o.b, v...)
+		o.b = appendRecord(o.b, rs[i].id, rs[i].rec)
 	}
 	o.b = append(o.b, ']')
 }
@@ -102,15 +116,15 @@ func (t *TraceAnswer) appendJSON(b []byte) []byte {
 	o.str("session", t.Session)
 	o.str("status", t.Status)
 	o.boolOmit("exact", t.Exact)
-	o.raw("kube_exec", t.KubeExec)
-	o.raws("ambiguous", t.Ambiguous, true)
+	o.record("kube_exec", t.KubeExec)
+	o.records("ambiguous", t.Ambiguous, true)
 	o.strs("candidates", t.Candidates, true)
 	o.strOmit("user", t.User)
 	o.strOmit("start", t.Start)
 	o.strOmit("end", t.End)
 	o.key("processes")
 	o.b = appendProcesses(o.b, t.Processes)
-	o.raws("unattributed", t.Unattributed, true)
+	o.records("unattributed", t.Unattributed, true)
 	o.int("commands", int64(t.Commands))
 	o.int("connections", int64(t.Connections))
 	o.boolOmit("truncated", t.Truncated)
@@ -126,12 +140,12 @@ func appendProcesses(b []byte, ps []*TraceProcess) []byte {
 			b = append(b, ',')
 		}
 		o := newObject(b)
-		o.raw("record", p.Record)
+		o.record("record", &p.Record)
 		o.boolOmit("entry", p.Entry)
 		o.boolOmit("orphan", p.Orphan)
 		o.boolOmit("exec", p.Exec)
 		o.boolOmit("inferred", p.Inferred)
-		o.raws("connections", p.Connections, true)
+		o.records("connections", p.Connections, true)
 		if len(p.Children) > 0 {
 			o.key("children")
 			o.b = appendProcesses(o.b, p.Children)
@@ -146,8 +160,8 @@ func (w *WhoAnswer) appendJSON(b []byte) []byte {
 	o.str("session", w.Session)
 	o.str("status", w.Status)
 	o.boolOmit("exact", w.Exact)
-	o.raw("kube_exec", w.KubeExec)
-	o.raws("ambiguous", w.Ambiguous, true)
+	o.record("kube_exec", w.KubeExec)
+	o.records("ambiguous", w.Ambiguous, true)
 	o.strOmit("user", w.User)
 	o.str("trace", w.Trace)
 	return o.end()
@@ -184,7 +198,8 @@ func (e *PolicyEvent) appendJSON(b []byte) []byte {
 		o.key("fields")
 		f := newObject(o.b)
 		for _, k := range slices.Sorted(maps.Keys(e.Fields)) {
-			f.str(k, e.Fields[k])
+			f.anyKey(k)
+			f.b = jsonscan.AppendString(f.b, e.Fields[k])
 		}
 		o.b = f.end()
 	}

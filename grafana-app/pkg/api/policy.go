@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/binary"
 	"maps"
 	"math"
 	"net/http"
@@ -89,18 +90,9 @@ func (a *API) policyEvents(ctx context.Context, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	streams, err := a.store.streams(ctx, a.cfg.PolicySelector, p.From, cur.end(p.To), limit+cur.extra()+1, loki.Backward)
+	alerts, err := a.alerts(ctx, p.From, cur.end(p.To), limit+cur.extra()+1, cur)
 	if err != nil {
 		return nil, err
-	}
-	var alerts []alertEntry
-	for _, s := range streams {
-		for _, e := range s.Entries {
-			id := alertID(s.Labels, e)
-			if !cur.skip(e.Time, id) {
-				alerts = append(alerts, alertEntry{id, policy.Read(s.Labels, e.Time, e.Line)})
-			}
-		}
 	}
 	key := func(e *alertEntry) (int64, uint64) { return e.a.Time, e.id }
 	sortByTime(alerts, key, false)
@@ -117,7 +109,106 @@ func (a *API) policyEvents(ctx context.Context, r *http.Request) (any, error) {
 	for i := range alerts {
 		ans.Events[i] = a.policyEvent(&alerts[i], full)
 	}
-	return rawJSON(append(ans.appendJSON(make([]byte, 0, 1024*len(alerts))), '\n')), nil
+	return pooledJSON(append(ans.appendJSON(answerBuffer(1024*len(alerts))), '\n')), nil
+}
+
+// alerts reads the alerts between from and to (at most limit, newest
+// first), leaving out those the cursor has seen.
+func (a *API) alerts(ctx context.Context, from, to time.Time, limit int, cur *cursor) ([]alertEntry, error) {
+	logs, err := a.store.client.QueryLogs(ctx, loki.RangeQuery{
+		Query: a.cfg.PolicySelector, Start: from, End: to, Limit: limit, Direction: loki.Backward, Categorize: true,
+	})
+	if err != nil {
+		return nil, upstream(err)
+	}
+	streams := alertStreams(logs.Entries)
+	lines := make([]string, len(logs.Entries))
+	for i := range logs.Entries {
+		lines[i] = logs.Entries[i].Line()
+	}
+	ids := hashAll(len(logs.Entries), func(b []byte, i int) []byte {
+		return alertIdentity(b, logs.Entries[i].Time, streams[i].key, lines[i])
+	})
+	alerts := make([]alertEntry, 0, len(logs.Entries))
+	for i := range logs.Entries {
+		e := &logs.Entries[i]
+		if !cur.skip(e.Time, ids[i]) {
+			alerts = append(alerts, alertEntry{ids[i], policy.Read(streams[i].labels, e.Time, lines[i])})
+		}
+	}
+	return alerts, nil
+}
+
+// alertStream is what the alerts of one stream share: the stream labels,
+// sorted by name, and their part of the alerts' ids.
+type alertStream struct {
+	labels []loki.Label
+	key    []byte
+}
+
+// alertStreams is each entry's alertStream, made once per stream.
+func alertStreams(entries []loki.LogEntry) []*alertStream {
+	out := make([]*alertStream, len(entries))
+	var prev []loki.Label
+	var cur *alertStream
+	for i := range entries {
+		ls := entries[i].Stream
+		if cur == nil || !sameLabels(ls, prev) {
+			cur, prev = newAlertStream(ls), ls
+		}
+		out[i] = cur
+	}
+	return out
+}
+
+// sameLabels reports whether a and b are the same slice (the entries of
+// one stream share it).
+func sameLabels(a, b []loki.Label) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+func newAlertStream(ls []loki.Label) *alertStream {
+	s := &alertStream{labels: sortedLabels(ls)}
+	for _, l := range s.labels {
+		s.key = append(append(s.key, l.Name...), 0xff)
+		s.key = append(append(s.key, l.Value...), 0xff)
+	}
+	return s
+}
+
+// sortedLabels returns labels sorted by name, a repeated name once with
+// its last value (as a map of them would hold). Loki sends them so.
+func sortedLabels(ls []loki.Label) []loki.Label {
+	if strictlySorted(ls) {
+		return ls
+	}
+	m := make(map[string]string, len(ls))
+	for _, l := range ls {
+		m[l.Name] = l.Value
+	}
+	out := make([]loki.Label, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, loki.Label{Name: k, Value: m[k]})
+	}
+	return out
+}
+
+func strictlySorted(ls []loki.Label) bool {
+	for i := 1; i < len(ls); i++ {
+		if ls[i-1].Name >= ls[i].Name {
+			return false
+		}
+	}
+	return true
+}
+
+// alertIdentity appends what identifies an alert's Loki entry, for its id:
+// the time (8 bytes, little endian), the stream labels sorted by name,
+// each name and value followed by 0xff, and the line.
+func alertIdentity(b []byte, t int64, labels []byte, line string) []byte {
+	b = binary.LittleEndian.AppendUint64(b, uint64(t))
+	b = append(b, labels...)
+	return append(b, line...)
 }
 
 func (a *API) policyEvent(e *alertEntry, full map[string]string) PolicyEvent {
@@ -132,10 +223,11 @@ func (a *API) policyEvent(e *alertEntry, full map[string]string) PolicyEvent {
 	if scope := al.Scope(full[al.ContainerPrefix()]); len(scope.Terms) > 0 {
 		from, to := PolicyWindow.Range(t, t)
 		from, to = from.Truncate(time.Millisecond), to.Truncate(time.Millisecond)
+		path := link.AuditURL("", from, to, nil, scope)
 		ev.Activity = &ActivityLink{
 			Filter: scope.String(), From: ms(from), To: ms(to),
-			Path: link.AuditURL("", from, to, nil, scope),
-			Link: link.AuditURL(a.cfg.GrafanaURL, from, to, nil, scope),
+			// AuditURL with a base is the base (less a trailing slash) and the path.
+			Path: path, Link: strings.TrimRight(a.cfg.GrafanaURL, "/") + path,
 		}
 	}
 	if al.AuditID != "" {
@@ -192,17 +284,4 @@ func (a *API) containerIDs(ctx context.Context, alerts []alertEntry) (map[string
 		delete(full, p)
 	}
 	return full, nil
-}
-
-// alertID identifies an alert's Loki entry: stream labels, time and line.
-func alertID(labels map[string]string, e loki.Entry) uint64 {
-	h := uint64(fnvOffset)
-	for i := range 8 {
-		h = (h ^ uint64(byte(e.Time>>(8*i)))) * fnvPrime
-	}
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		h = (fnvString(h, k) ^ 0xff) * fnvPrime
-		h = (fnvString(h, labels[k]) ^ 0xff) * fnvPrime
-	}
-	return fnvString(h, e.Line)
 }

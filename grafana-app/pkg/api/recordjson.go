@@ -1,11 +1,8 @@
 package api
 
 import (
-	"encoding/json"
 	"strconv"
 
-	"github.com/activityaudit/activityaudit/pkg/field"
-	"github.com/activityaudit/activityaudit/pkg/jsonscan"
 	"github.com/activityaudit/activityaudit/pkg/record"
 )
 
@@ -24,19 +21,7 @@ func appendRecord(b []byte, id uint64, r *record.Record) []byte {
 	b = append(b, `","time":"`...)
 	b = strconv.AppendInt(b, r.Time, 10)
 	b = append(b, '"')
-	for _, f := range field.All() {
-		if f.Role == field.Timestamp {
-			continue
-		}
-		v, _ := r.Text(f.Name)
-		if v == "" {
-			continue
-		}
-		b = append(b, ',')
-		b = jsonscan.AppendString(b, f.Name)
-		b = append(b, ':')
-		b = jsonscan.AppendString(b, v)
-	}
+	b = r.AppendTexts(b)
 	return append(b, '}')
 }
 
@@ -48,23 +33,52 @@ func appendID(b []byte, id uint64) []byte {
 	return b
 }
 
-// recordJSON is one record as a json.RawMessage, for answers built with
-// encoding/json.
-func recordJSON(id uint64, r *record.Record) json.RawMessage {
-	return appendRecord(make([]byte, 0, 512), id, r)
+// AnswerRecord is a record in an answer with its id: it is written as
+// above, straight into the answer (MarshalJSON writes the same). Readers
+// decode such a record as a map[string]string: every value is text.
+type AnswerRecord struct {
+	id  uint64
+	rec *record.Record
 }
 
-// recordOf is recordJSON with the record's own id.
-func recordOf(r *record.Record) json.RawMessage {
+// MarshalJSON writes the record's JSON object.
+func (a AnswerRecord) MarshalJSON() ([]byte, error) { return appendRecord(nil, a.id, a.rec), nil }
+
+// answerRecordOf is r in an answer, with its own id.
+func answerRecordOf(r *record.Record) AnswerRecord {
 	id, _ := recordID(r, nil)
-	return recordJSON(id, r)
+	return AnswerRecord{id, r}
 }
 
-// recordsJSON is records as JSON objects.
-func recordsJSON(rs []record.Record) []json.RawMessage {
-	out := make([]json.RawMessage, len(rs))
+// idBatch gives the records of one answer their ids together (recordIDs).
+type idBatch struct {
+	dsts []*AnswerRecord
+}
+
+// one is r in the answer; its id is set by setIDs.
+func (b *idBatch) one(r *record.Record) *AnswerRecord {
+	a := &AnswerRecord{rec: r}
+	b.dsts = append(b.dsts, a)
+	return a
+}
+
+// all is rs in the answer; their ids are set by setIDs.
+func (b *idBatch) all(rs []record.Record) []AnswerRecord {
+	out := make([]AnswerRecord, len(rs))
 	for i := range rs {
-		out[i] = recordOf(&rs[i])
+		out[i].rec = &rs[i]
+		b.dsts = append(b.dsts, &out[i])
 	}
 	return out
+}
+
+// setIDs sets the id of every record of the batch.
+func (b *idBatch) setIDs() {
+	recs := make([]*record.Record, len(b.dsts))
+	for i, a := range b.dsts {
+		recs[i] = a.rec
+	}
+	for i, id := range recordIDs(recs) {
+		b.dsts[i].id = id
+	}
 }

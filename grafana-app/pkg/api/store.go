@@ -3,11 +3,10 @@ package api
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
-	"time"
 
-	"github.com/activityaudit/activityaudit/pkg/field"
 	"github.com/activityaudit/activityaudit/pkg/logql"
 	"github.com/activityaudit/activityaudit/pkg/loki"
 	"github.com/activityaudit/activityaudit/pkg/record"
@@ -46,12 +45,14 @@ func (s store) logs(ctx context.Context, req logql.Request) ([]entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]entry, len(recs))
-	var buf []byte
+	ptrs := make([]*record.Record, len(recs))
 	for i := range recs {
-		var id uint64
-		id, buf = recordID(&recs[i], buf)
-		out[i] = entry{id: id, rec: &recs[i]}
+		ptrs[i] = &recs[i]
+	}
+	ids := recordIDs(ptrs)
+	out := make([]entry, len(recs))
+	for i := range recs {
+		out[i] = entry{id: ids[i], rec: &recs[i]}
 	}
 	// Pointers are sorted: records are large to move.
 	sortByTime(out, func(e *entry) (int64, uint64) { return e.rec.Time, e.id }, req.Direction == logql.Forward)
@@ -60,40 +61,20 @@ func (s store) logs(ctx context.Context, req logql.Request) ([]entry, error) {
 
 // decode runs a log query and decodes its entries, in Loki's order.
 func (s store) decode(ctx context.Context, req logql.Request) ([]record.Record, error) {
-	streams, err := s.streams(ctx, req.Query, req.Start, req.End, req.Limit, loki.Direction(req.Direction))
-	if err != nil {
-		return nil, err
-	}
-	n := 0
-	for _, st := range streams {
-		n += len(st.Entries)
-	}
-	recs := make([]record.Record, 0, n)
-	for _, st := range streams {
-		for _, e := range st.Entries {
-			r, err := record.Decode(e.Time, st.Labels, e.StructuredMetadata, e.Line)
-			if err != nil {
-				return nil, upstream(fmt.Errorf("query loki: decode entry at %d: %w", e.Time, err))
-			}
-			recs = append(recs, r)
-		}
-	}
-	return recs, nil
-}
-
-// streams runs a log query and returns Loki's streams (categorized form:
-// stream labels apart from each entry's structured metadata).
-func (s store) streams(ctx context.Context, query string, start, end time.Time, limit int, dir loki.Direction) ([]loki.Stream, error) {
-	resp, err := s.client.QueryRange(ctx, loki.RangeQuery{
-		Query: query, Start: start, End: end, Limit: limit, Direction: dir, Categorize: true,
+	logs, err := s.client.QueryLogs(ctx, loki.RangeQuery{
+		Query: req.Query, Start: req.Start, End: req.End, Limit: req.Limit, Direction: loki.Direction(req.Direction), Categorize: true,
 	})
 	if err != nil {
 		return nil, upstream(err)
 	}
-	if t := resp.Data.ResultType; t != loki.ResultTypeStreams {
-		return nil, upstream(fmt.Errorf("query loki: got a %s result, want streams", t))
+	recs := make([]record.Record, len(logs.Entries))
+	for i := range logs.Entries {
+		e := &logs.Entries[i]
+		if err := record.DecodeLogEntry(e, &recs[i]); err != nil {
+			return nil, upstream(fmt.Errorf("query loki: decode entry at %d: %w", e.Time, err))
+		}
 	}
-	return resp.Data.Streams, nil
+	return recs, nil
 }
 
 // Records makes store a trace.Querier: the records in the query's
@@ -103,21 +84,39 @@ func (s store) Records(ctx context.Context, req logql.Request) ([]record.Record,
 	if err != nil {
 		return nil, err
 	}
-	order := make([]*record.Record, len(recs))
-	for i := range recs {
-		order[i] = &recs[i]
+	order := make([]int, len(recs))
+	for i := range order {
+		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b *record.Record) int {
+	slices.SortStableFunc(order, func(a, b int) int {
 		if req.Direction == logql.Forward {
-			return cmp.Compare(a.Time, b.Time)
+			return cmp.Compare(recs[a].Time, recs[b].Time)
 		}
-		return cmp.Compare(b.Time, a.Time)
+		return cmp.Compare(recs[b].Time, recs[a].Time)
 	})
-	out := make([]record.Record, len(order))
-	for i, r := range order {
-		out[i] = *r
+	permute(recs, order)
+	return recs, nil
+}
+
+// permute puts items[order[i]] at i, in place, moving each item once
+// (records are large). It spends order.
+func permute[T any](items []T, order []int) {
+	for i := range order {
+		if order[i] < 0 {
+			continue // moved with an earlier cycle
+		}
+		tmp := items[i]
+		for j := i; ; {
+			k := order[j]
+			order[j] = -1
+			if k == i {
+				items[j] = tmp
+				break
+			}
+			items[j] = items[k]
+			j = k
+		}
 	}
-	return out, nil
 }
 
 // vector runs an instant metric query.
@@ -150,33 +149,52 @@ func (s store) matrix(ctx context.Context, req logql.Request) ([]loki.Series, er
 // (stream, time, line), so distinct entries have distinct ids (up to
 // 64-bit hash collisions). buf is scratch space, returned for reuse.
 func recordID(r *record.Record, buf []byte) (uint64, []byte) {
-	h := uint64(fnvOffset)
-	for i := range 8 {
-		h = (h ^ uint64(byte(r.Time>>(8*i)))) * fnvPrime
-	}
-	for _, f := range idFields {
-		v, _ := r.Text(f)
-		h = fnvString(h, v)
-		h = (h ^ 0xff) * fnvPrime // separator: no value holds 0xff
-	}
-	buf = r.AppendLine(buf[:0])
-	for _, c := range buf {
-		h = (h ^ uint64(c)) * fnvPrime
-	}
-	return h, buf
+	buf = appendIdentity(buf[:0], r)
+	return fnv1a(buf), buf
 }
 
-// idFields are the fields outside the line: stream labels and structured
-// metadata (strings all).
-var idFields = func() []string {
-	var names []string
-	for _, f := range field.All() {
-		if f.Role == field.Label || f.Role == field.Metadata {
-			names = append(names, f.Name)
-		}
+// appendIdentity appends what recordID hashes: the time (8 bytes, little
+// endian), each stream-label and structured-metadata value in registry
+// order followed by 0xff (which no value holds), and the line as the
+// record encodes it.
+func appendIdentity(b []byte, r *record.Record) []byte {
+	b = binary.LittleEndian.AppendUint64(b, uint64(r.Time))
+	for _, v := range r.LokiLabelValues() {
+		b = append(b, v...)
+		b = append(b, 0xff)
 	}
-	return names
-}()
+	return r.AppendLine(b)
+}
+
+// recordIDs is recordID of each record.
+func recordIDs(rs []*record.Record) []uint64 {
+	return hashAll(len(rs), func(b []byte, i int) []byte { return appendIdentity(b, rs[i]) })
+}
+
+// hashAll returns the FNV-1a hashes of n byte strings, the i-th appended
+// to b by item. They are hashed four at a time, interleaved: FNV-1a is a
+// chain of dependent multiplications, which the CPU overlaps when there
+// are several chains.
+func hashAll(n int, item func(b []byte, i int) []byte) []uint64 {
+	hs := make([]uint64, n)
+	buf := make([]byte, 0, 4096)
+	var ends [5]int
+	for i := 0; i < n; i += 4 {
+		m := min(4, n-i)
+		buf = buf[:0]
+		for j := range m {
+			buf = item(buf, i+j)
+			ends[j+1] = len(buf)
+		}
+		var parts [4][]byte
+		for j := range m {
+			parts[j] = buf[ends[j]:ends[j+1]]
+		}
+		h := fnv1a4(parts)
+		copy(hs[i:i+m], h[:m])
+	}
+	return hs
+}
 
 // FNV-1a, 64 bits.
 const (
@@ -184,26 +202,68 @@ const (
 	fnvPrime  = 1099511628211
 )
 
-func fnvString(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint64(s[i])) * fnvPrime
+func fnv1a(b []byte) uint64 { return fnvMore(fnvOffset, b) }
+
+func fnvMore(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h = (h ^ uint64(c)) * fnvPrime
 	}
 	return h
 }
 
+// fnv1a4 is fnv1a of four byte strings, interleaved over their common
+// length.
+func fnv1a4(p [4][]byte) [4]uint64 {
+	n := min(len(p[0]), len(p[1]), len(p[2]), len(p[3]))
+	a, b, c, d := p[0][:n], p[1][:n], p[2][:n], p[3][:n]
+	ha, hb, hc, hd := uint64(fnvOffset), uint64(fnvOffset), uint64(fnvOffset), uint64(fnvOffset)
+	for i := range a {
+		ha = (ha ^ uint64(a[i])) * fnvPrime
+		hb = (hb ^ uint64(b[i])) * fnvPrime
+		hc = (hc ^ uint64(c[i])) * fnvPrime
+		hd = (hd ^ uint64(d[i])) * fnvPrime
+	}
+	return [4]uint64{fnvMore(ha, p[0][n:]), fnvMore(hb, p[1][n:]), fnvMore(hc, p[2][n:]), fnvMore(hd, p[3][n:])}
+}
+
 // sortByTime orders items by time, oldest first when forward, else newest
 // first; ties by id, so that an answer does not depend on the order of
-// Loki's streams.
+// Loki's streams. The keys are sorted apart and the items moved once, in
+// place.
 func sortByTime[T any](items []T, key func(*T) (int64, uint64), forward bool) {
-	slices.SortFunc(items, func(a, b T) int {
-		ta, ia := key(&a)
-		tb, ib := key(&b)
-		if c := cmp.Compare(ta, tb); c != 0 {
-			if forward {
-				return c
-			}
-			return -c
-		}
-		return cmp.Compare(ia, ib)
-	})
+	keys := make([]sortKey, len(items))
+	for i := range items {
+		t, id := key(&items[i])
+		keys[i] = sortKey{time: t, id: id, index: i}
+	}
+	if forward {
+		slices.SortFunc(keys, compareForward)
+	} else {
+		slices.SortFunc(keys, compareBackward)
+	}
+	order := make([]int, len(keys))
+	for i, k := range keys {
+		order[i] = k.index
+	}
+	permute(items, order)
+}
+
+type sortKey struct {
+	time  int64
+	id    uint64
+	index int
+}
+
+func compareForward(a, b sortKey) int {
+	if c := cmp.Compare(a.time, b.time); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.id, b.id)
+}
+
+func compareBackward(a, b sortKey) int {
+	if c := cmp.Compare(b.time, a.time); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.id, b.id)
 }

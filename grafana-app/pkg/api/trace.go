@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -43,9 +42,9 @@ type TraceAnswer struct {
 	// Exact: found by the audit id the entry process carried.
 	Exact bool `json:"exact,omitempty"`
 	// KubeExec is the request that opened the session; null when unknown.
-	KubeExec json.RawMessage `json:"kube_exec"`
+	KubeExec *AnswerRecord `json:"kube_exec"`
 	// Ambiguous are the requests that fit this session and others.
-	Ambiguous []json.RawMessage `json:"ambiguous,omitempty"`
+	Ambiguous []AnswerRecord `json:"ambiguous,omitempty"`
 	// Candidates are the sessions that fit an ambiguous kube exec.
 	Candidates []string `json:"candidates,omitempty"`
 	// User is the Kubernetes user: the kube exec's, else the one the
@@ -58,9 +57,9 @@ type TraceAnswer struct {
 	// Processes is the tree: the entry process first, then orphans.
 	Processes []*TraceProcess `json:"processes"`
 	// Unattributed are connections of no known process.
-	Unattributed []json.RawMessage `json:"unattributed,omitempty"`
-	Commands     int               `json:"commands"`
-	Connections  int               `json:"connections"`
+	Unattributed []AnswerRecord `json:"unattributed,omitempty"`
+	Commands     int            `json:"commands"`
+	Connections  int            `json:"connections"`
 	// Truncated: the session has more records than one trace reads.
 	Truncated bool `json:"truncated,omitempty"`
 	// Audit links the audit view of the session; Link is this trace's link.
@@ -70,13 +69,13 @@ type TraceAnswer struct {
 
 // TraceProcess is one program of the session.
 type TraceProcess struct {
-	Record      json.RawMessage   `json:"record"`
-	Entry       bool              `json:"entry,omitempty"`
-	Orphan      bool              `json:"orphan,omitempty"`
-	Exec        bool              `json:"exec,omitempty"`
-	Inferred    bool              `json:"inferred,omitempty"`
-	Connections []json.RawMessage `json:"connections,omitempty"`
-	Children    []*TraceProcess   `json:"children,omitempty"`
+	Record      AnswerRecord    `json:"record"`
+	Entry       bool            `json:"entry,omitempty"`
+	Orphan      bool            `json:"orphan,omitempty"`
+	Exec        bool            `json:"exec,omitempty"`
+	Inferred    bool            `json:"inferred,omitempty"`
+	Connections []AnswerRecord  `json:"connections,omitempty"`
+	Children    []*TraceProcess `json:"children,omitempty"`
 }
 
 // trace answers a session (an exec_id) or a kube exec (its audit id):
@@ -119,36 +118,48 @@ func (a *API) trace(ctx context.Context, r *http.Request) (any, error) {
 	if ans.Session != "" {
 		ans.Audit = link.AuditURL(a.cfg.GrafanaURL, p.From, p.To, nil, sessionFilter(ans.Session))
 	}
-	return rawJSON(append(ans.appendJSON(make([]byte, 0, 4096)), '\n')), nil
+	return pooledJSON(append(ans.appendJSON(answerBuffer(4096)), '\n')), nil
 }
 
+// traceAnswer answers what Find found.
 func traceAnswer(id string, f trace.Found) *TraceAnswer {
-	ans := &TraceAnswer{ID: id, KubeExec: json.RawMessage("null"), Processes: []*TraceProcess{}}
-	s := f.Session
-	if s == nil {
-		m := f.Match
-		ans.KubeExec = recordOf(&m.KubeExec)
-		ans.User = m.KubeExec.K8sUser
-		ans.Candidates = m.Candidates
-		switch m.Reason {
-		case trace.ReasonDenied:
-			ans.Status = StatusDenied
-		case trace.ReasonNoProcess:
-			ans.Status = StatusNoProcess
-		case trace.ReasonAmbiguous:
-			ans.Status = StatusAmbiguous
-		default:
-			ans.Status = StatusUnknown
-		}
-		return ans
+	ans := &TraceAnswer{ID: id, Processes: []*TraceProcess{}}
+	var batch idBatch
+	if f.Session == nil {
+		ans.setMatch(f.Match, &batch)
+	} else {
+		ans.setSession(f.Session, &batch)
 	}
+	batch.setIDs()
+	return ans
+}
+
+// setMatch answers a kube exec that opened no session.
+func (ans *TraceAnswer) setMatch(m *trace.Match, batch *idBatch) {
+	ans.KubeExec = batch.one(&m.KubeExec)
+	ans.User = m.KubeExec.K8sUser
+	ans.Candidates = m.Candidates
+	switch m.Reason {
+	case trace.ReasonDenied:
+		ans.Status = StatusDenied
+	case trace.ReasonNoProcess:
+		ans.Status = StatusNoProcess
+	case trace.ReasonAmbiguous:
+		ans.Status = StatusAmbiguous
+	default:
+		ans.Status = StatusUnknown
+	}
+}
+
+// setSession answers a session; batch gives its records their ids.
+func (ans *TraceAnswer) setSession(s *trace.Session, batch *idBatch) {
 	ans.Session = s.ID
 	ans.Status, ans.Exact = whoStatus(s)
 	if k := s.KubeExec(); k != nil {
-		ans.KubeExec = recordOf(k)
+		ans.KubeExec = batch.one(k)
 	}
 	if len(s.KubeExecs) == 0 {
-		ans.Ambiguous = recordsJSON(s.Ambiguous)
+		ans.Ambiguous = batch.all(s.Ambiguous)
 	}
 	ans.User = sessionUser(s)
 	if s.Start != 0 {
@@ -157,9 +168,10 @@ func traceAnswer(id string, f trace.Found) *TraceAnswer {
 	}
 	var conv func(p *trace.Process) *TraceProcess
 	conv = func(p *trace.Process) *TraceProcess {
-		tp := &TraceProcess{Record: recordOf(&p.Record), Entry: p.Entry, Orphan: p.Orphan, Exec: p.Exec, Inferred: p.Inferred}
+		tp := &TraceProcess{Record: AnswerRecord{rec: &p.Record}, Entry: p.Entry, Orphan: p.Orphan, Exec: p.Exec, Inferred: p.Inferred}
+		batch.dsts = append(batch.dsts, &tp.Record)
 		if len(p.Conns) > 0 {
-			tp.Connections = recordsJSON(p.Conns)
+			tp.Connections = batch.all(p.Conns)
 		}
 		for _, c := range p.Children {
 			tp.Children = append(tp.Children, conv(c))
@@ -170,7 +182,7 @@ func traceAnswer(id string, f trace.Found) *TraceAnswer {
 		ans.Processes = append(ans.Processes, conv(p))
 	}
 	if len(s.Unattributed) > 0 {
-		ans.Unattributed = recordsJSON(s.Unattributed)
+		ans.Unattributed = batch.all(s.Unattributed)
 	}
 	s.Walk(func(p *trace.Process, _ int) bool {
 		if !p.Inferred {
@@ -182,7 +194,6 @@ func traceAnswer(id string, f trace.Found) *TraceAnswer {
 	ans.Connections += len(s.Unattributed)
 	procs, conns := s.Counts()
 	ans.Truncated = procs+conns+len(s.KubeExecs) >= logql.MaxTrace
-	return ans
 }
 
 // whoStatus says what is known of the kube exec behind a session.
@@ -216,12 +227,12 @@ func sessionUser(s *trace.Session) string {
 
 // WhoAnswer is the answer of /who.
 type WhoAnswer struct {
-	Session   string            `json:"session"`
-	Status    string            `json:"status"`
-	Exact     bool              `json:"exact,omitempty"`
-	KubeExec  json.RawMessage   `json:"kube_exec"`
-	Ambiguous []json.RawMessage `json:"ambiguous,omitempty"`
-	User      string            `json:"user,omitempty"`
+	Session   string         `json:"session"`
+	Status    string         `json:"status"`
+	Exact     bool           `json:"exact,omitempty"`
+	KubeExec  *AnswerRecord  `json:"kube_exec"`
+	Ambiguous []AnswerRecord `json:"ambiguous,omitempty"`
+	User      string         `json:"user,omitempty"`
 	// Trace is the link to the session's trace.
 	Trace string `json:"trace"`
 }
@@ -251,16 +262,18 @@ func (a *API) who(ctx context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	s := found.Session
-	ans := WhoAnswer{Session: s.ID, KubeExec: json.RawMessage("null"), User: sessionUser(s)}
+	ans := WhoAnswer{Session: s.ID, User: sessionUser(s)}
 	ans.Status, ans.Exact = whoStatus(s)
+	var batch idBatch
 	if k := s.KubeExec(); k != nil {
-		ans.KubeExec = recordOf(k)
+		ans.KubeExec = batch.one(k)
 	}
 	if len(s.KubeExecs) == 0 {
-		ans.Ambiguous = recordsJSON(s.Ambiguous)
+		ans.Ambiguous = batch.all(s.Ambiguous)
 	}
+	batch.setIDs()
 	ans.Trace = link.TraceURL(a.cfg.GrafanaURL, s.ID, from, p.To)
-	return rawJSON(append(ans.appendJSON(nil), '\n')), nil
+	return pooledJSON(append(ans.appendJSON(answerBuffer(512)), '\n')), nil
 }
 
 func formatNs(ns int64) string { return strconv.FormatInt(ns, 10) }

@@ -1,7 +1,6 @@
 package plugin_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -81,12 +80,12 @@ func TestTraceOfTheFixtureSession(t *testing.T) {
 		golden(t, "trace", in.get(t, q("/trace/"+fixtureSession, "from", at1000, "to", at1020), nil))
 	})
 	t.Run("who", func(t *testing.T) {
-		var ans api.WhoAnswer
-		in.get(t, q("/who", "session", fixtureSession, "from", "1795687510000", "to", at1020), &ans)
-		var k map[string]string
-		if err := json.Unmarshal(ans.KubeExec, &k); err != nil {
-			t.Fatal(err)
+		var ans struct {
+			api.WhoAnswer
+			KubeExec map[string]string `json:"kube_exec"`
 		}
+		in.get(t, q("/who", "session", fixtureSession, "from", "1795687510000", "to", at1020), &ans)
+		k := ans.KubeExec
 		if ans.Status != api.StatusKnown || ans.User != "johndoe" || k["audit_id"] != fixtureAudit {
 			t.Errorf("who: %+v", ans)
 		}

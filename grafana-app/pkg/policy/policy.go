@@ -17,10 +17,12 @@ package policy
 
 import (
 	"encoding/json"
-	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/activityaudit/activityaudit/pkg/filter"
+	"github.com/activityaudit/activityaudit/pkg/loki"
 )
 
 // Line formats.
@@ -65,18 +67,20 @@ type Alert struct {
 }
 
 // Read makes an alert from one Loki entry of Falcosidekick's streams:
-// stream labels, entry time and line.
-func Read(labels map[string]string, ts int64, line string) Alert {
+// stream labels, entry time and line. Should a label name repeat, the last
+// one counts.
+func Read(stream []loki.Label, ts int64, line string) Alert {
+	labels := streamLabels(stream)
 	a := Alert{
 		Time:     ts,
-		Rule:     labels["rule"],
-		Priority: labels["priority"],
-		Source:   labels["source"],
-		Hostname: labels["hostname"],
+		Rule:     labels.get("rule"),
+		Priority: labels.get("priority"),
+		Source:   labels.get("source"),
+		Hostname: labels.get("hostname"),
 		Output:   line,
 		Format:   FormatText,
 	}
-	if t := labels["tags"]; t != "" {
+	if t := labels.get("tags"); t != "" {
 		a.Tags = strings.Split(t, ",")
 	}
 	if j, ok := readJSON(line); ok {
@@ -91,20 +95,32 @@ func Read(labels map[string]string, ts int64, line string) Alert {
 	}
 	text := outputFields(a.Output)
 	f := a.Fields
-	a.Namespace = first(labels["k8s_ns_name"], labels["ka_target_namespace"], f["k8s.ns.name"], f["ka.target.namespace"], f["activity.namespace"], text["k8s_ns_name"])
-	a.Pod = first(labels["k8s_pod_name"], labels["ka_target_name"], f["k8s.pod.name"], f["ka.target.name"], f["activity.pod"], text["k8s_pod_name"])
+	a.Namespace = first(labels.get("k8s_ns_name"), labels.get("ka_target_namespace"), f["k8s.ns.name"], f["ka.target.namespace"], f["activity.namespace"], text.k8sNsName)
+	a.Pod = first(labels.get("k8s_pod_name"), labels.get("ka_target_name"), f["k8s.pod.name"], f["ka.target.name"], f["activity.pod"], text.k8sPodName)
 	if a.Source == "k8s_audit" {
-		a.Namespace = first(a.Namespace, text["ns"])
-		a.Pod = first(a.Pod, text["pod"])
-		a.K8sUser = first(labels["ka_user_name"], f["ka.user.name"], text["user"])
+		a.Namespace = first(a.Namespace, text.ns)
+		a.Pod = first(a.Pod, text.pod)
+		a.K8sUser = first(labels.get("ka_user_name"), f["ka.user.name"], text.user)
 	}
 	a.AuditID = first(f["ka.auditid"], f["activity.audit_id"])
-	a.ContainerID = first(labels["container_id"], f["container.id"], f["activity.container_id"], text["container_id"])
-	a.ContainerName = first(labels["container_name"], f["container.name"], f["activity.container"], text["container_name"])
+	a.ContainerID = first(labels.get("container_id"), f["container.id"], f["activity.container_id"], text.containerID)
+	a.ContainerName = first(labels.get("container_name"), f["container.name"], f["activity.container"], text.containerName)
 	if a.ContainerID == "host" {
 		a.ContainerID, a.OnHost = "", true
 	}
 	return a
+}
+
+// streamLabels looks stream labels up by name.
+type streamLabels []loki.Label
+
+func (ls streamLabels) get(name string) string {
+	for i := len(ls) - 1; i >= 0; i-- {
+		if ls[i].Name == name {
+			return ls[i].Value
+		}
+	}
+	return ""
 }
 
 // falcoJSON is Falcosidekick's json line.
@@ -151,29 +167,88 @@ func (j falcoJSON) fields() map[string]string {
 	return out
 }
 
-// textKeys are the key=value pairs read from an output text: the ones the
-// container plugin's suggested output fields and the k8s_audit rules write.
-var textKeys = map[string]bool{
-	"k8s_ns_name": true, "k8s_pod_name": true, "container_id": true, "container_name": true,
-	"ns": true, "pod": true, "user": true,
+// textFields are the key=value pairs read from an output text: the ones
+// the container plugin's suggested output fields and the k8s_audit rules
+// write.
+type textFields struct {
+	k8sNsName, k8sPodName, containerID, containerName, ns, pod, user string
+}
+
+// field is where key's value goes, or nil for another key.
+func (t *textFields) field(key string) *string {
+	switch key {
+	case "k8s_ns_name":
+		return &t.k8sNsName
+	case "k8s_pod_name":
+		return &t.k8sPodName
+	case "container_id":
+		return &t.containerID
+	case "container_name":
+		return &t.containerName
+	case "ns":
+		return &t.ns
+	case "pod":
+		return &t.pod
+	case "user":
+		return &t.user
+	}
+	return nil
 }
 
 // outputFields reads the first key=value of each known key from an output
-// text; a value ends at white space, a comma or a closing parenthesis.
-func outputFields(output string) map[string]string {
-	out := map[string]string{}
-	for _, tok := range strings.Fields(output) {
-		tok = strings.TrimLeft(tok, "(")
-		k, v, ok := strings.Cut(tok, "=")
-		if !ok || !textKeys[k] {
+// text; a value ends at white space, a comma or a closing parenthesis. A
+// key=value is a word (split at white space, as by strings.Fields) with an
+// "=", less its leading "(": only the words holding an "=" are looked at.
+func outputFields(output string) textFields {
+	var out textFields
+	for rest := output; ; {
+		eq := strings.IndexByte(rest, '=')
+		if eq < 0 {
+			return out
+		}
+		start, end := wordStart(rest[:eq]), eq+wordEnd(rest[eq:])
+		word := rest[start:end]
+		rest = rest[end:]
+		k, v, _ := strings.Cut(strings.TrimLeft(word, "("), "=")
+		dst := out.field(k)
+		if dst == nil {
 			continue
 		}
 		v = strings.TrimRight(v, "),")
-		if _, seen := out[k]; !seen && v != "" && v != "<NA>" {
-			out[k] = v
+		if *dst == "" && v != "" && v != "<NA>" {
+			*dst = v
 		}
 	}
-	return out
+}
+
+// wordStart is where the last word of s begins: after its last white space.
+func wordStart(s string) int {
+	for i := len(s); i > 0; {
+		r, size := rune(s[i-1]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeLastRuneInString(s[:i])
+		}
+		if unicode.IsSpace(r) {
+			return i
+		}
+		i -= size
+	}
+	return 0
+}
+
+// wordEnd is where the first word of s ends: at its first white space.
+func wordEnd(s string) int {
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		if unicode.IsSpace(r) {
+			return i
+		}
+		i += size
+	}
+	return len(s)
 }
 
 func first(vs ...string) string {
@@ -185,16 +260,20 @@ func first(vs ...string) string {
 	return ""
 }
 
-var hexID = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
-
-// ContainerPrefix is the alert's container id when it is one (hex): what
-// the full 64-hex container_id of our records starts with.
+// ContainerPrefix is the alert's container id when it is one (1 to 64
+// hex digits, any case): what the full 64-hex container_id of our records
+// starts with, in lower case.
 func (a *Alert) ContainerPrefix() string {
-	id := strings.ToLower(a.ContainerID)
-	if !hexID.MatchString(id) {
+	id := a.ContainerID
+	if id == "" || len(id) > 64 {
 		return ""
 	}
-	return id
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return ""
+		}
+	}
+	return strings.ToLower(id)
 }
 
 // Scope is the filter that selects the activity the alert is about: its
@@ -202,7 +281,7 @@ func (a *Alert) ContainerPrefix() string {
 // (fullID), else every container whose id starts with the alert's; for a
 // node process, the node. Empty when the alert names no place.
 func (a *Alert) Scope(fullID string) filter.Filter {
-	var f filter.Filter
+	f := filter.Filter{Terms: make([]filter.Term, 0, 3)}
 	add := func(name string, op filter.Op, value string) {
 		f.Terms = append(f.Terms, filter.Term{Field: name, Op: op, Value: value, Offset: -1})
 	}

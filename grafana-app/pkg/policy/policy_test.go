@@ -1,8 +1,12 @@
 package policy
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/activityaudit/activityaudit/pkg/loki"
 )
 
 func TestReadAndScope(t *testing.T) {
@@ -74,7 +78,7 @@ func TestReadAndScope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := Read(tt.labels, 42, tt.line)
+			a := Read(labelList(tt.labels), 42, tt.line)
 			if a.Format != tt.format || a.K8sUser != tt.user || a.Time != 42 {
 				t.Errorf("format %q user %q time %d", a.Format, a.K8sUser, a.Time)
 			}
@@ -88,4 +92,72 @@ func TestReadAndScope(t *testing.T) {
 			}
 		})
 	}
+}
+
+// labelList is m as stream labels, sorted by name.
+func labelList(m map[string]string) []loki.Label {
+	var ls []loki.Label
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		ls = append(ls, loki.Label{Name: k, Value: m[k]})
+	}
+	return ls
+}
+
+func TestReadLastLabelCounts(t *testing.T) {
+	a := Read([]loki.Label{{Name: "rule", Value: "a"}, {Name: "source", Value: "s"}, {Name: "rule", Value: "b"}}, 1, "x")
+	if a.Rule != "b" || a.Source != "s" {
+		t.Errorf("rule %q source %q", a.Rule, a.Source)
+	}
+}
+
+func TestContainerPrefix(t *testing.T) {
+	for id, want := range map[string]string{
+		"a1B2c3": "a1b2c3", "": "", "host": "", "a1\x11": "", "0123456789abcdefABCDEF": "0123456789abcdefabcdef",
+		strings.Repeat("f", 64): strings.Repeat("f", 64), strings.Repeat("f", 65): "", "<NA>": "", "ab cd": "",
+	} {
+		a := Alert{ContainerID: id}
+		if got := a.ContainerPrefix(); got != want {
+			t.Errorf("ContainerPrefix(%q) = %q, want %q", id, got, want)
+		}
+	}
+}
+
+func TestOutputFields(t *testing.T) {
+	got := outputFields("x (user=johndoe pod=web-1), ns=shop,\u00a0container_id=<NA> container_id=abc) k8s_pod_name= container_name=php user=other")
+	want := textFields{user: "johndoe", pod: "web-1", ns: "shop", containerID: "abc", containerName: "php"}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+// outputFieldsByWords is outputFields word by word, as first written.
+func outputFieldsByWords(output string) textFields {
+	var out textFields
+	for tok := range strings.FieldsSeq(output) {
+		tok = strings.TrimLeft(tok, "(")
+		k, v, ok := strings.Cut(tok, "=")
+		if !ok {
+			continue
+		}
+		dst := out.field(k)
+		if dst == nil {
+			continue
+		}
+		v = strings.TrimRight(v, "),")
+		if *dst == "" && v != "" && v != "<NA>" {
+			*dst = v
+		}
+	}
+	return out
+}
+
+func FuzzOutputFields(f *testing.F) {
+	f.Add("10:05:12.345678901: Notice A shell was spawned | user=root command=bash container_id=a1a1a1a1a1a1 container_name=php k8s_pod_name=web-1 k8s_ns_name=shop")
+	f.Add("x (user=johndoe pod=web-1), ns=shop,\u00a0container_id=<NA> container_id=abc) k8s_pod_name= container_name=php user=other")
+	f.Add("a=b=c ((pod==x\u2028ns=\xff=y user=\u0085z=1")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := outputFields(s), outputFieldsByWords(s); got != want {
+			t.Fatalf("outputFields(%q) = %+v, want %+v", s, got, want)
+		}
+	})
 }

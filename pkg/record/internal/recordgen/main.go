@@ -132,35 +132,102 @@ func generate() ([]byte, error) {
 	p("}")
 	p("")
 
+	// Text of every field as JSON members.
+	p("// AppendTexts appends, as JSON object members (each after a comma), every")
+	p("// field but time whose Text is not empty: `,\"name\":\"text\"`, in registry")
+	p("// order.")
+	p("func (r *Record) AppendTexts(b []byte) []byte {")
+	for _, f := range field.All() {
+		n := GoName(f.Name)
+		key := fmt.Sprintf(",%q:", f.Name)
+		switch {
+		case f.Type == field.Time:
+			continue
+		case f.Name == "source":
+			p("	if r.Source != \"\" {")
+			p("		b = append(b, %q...)", key)
+			p("		b = jsonscan.AppendString(b, string(r.Source))")
+			p("	}")
+		case f.Type == field.String:
+			p("	if r.%s != \"\" {", n)
+			p("		b = append(b, %q...)", key)
+			p("		b = jsonscan.AppendString(b, r.%s)", n)
+			p("	}")
+		case f.Type == field.Uint:
+			p("	if r.present(idx%s, r.%s != 0) {", n, n)
+			p("		b = append(b, %q...)", key+`"`)
+			p("		b = strconv.AppendUint(b, r.%s, 10)", n)
+			p("		b = append(b, '\"')")
+			p("	}")
+		case f.Type == field.Bool:
+			p("	if r.%s {", n)
+			p("		b = append(b, %q...)", key+`"true"`)
+			p("	}")
+		}
+	}
+	p("	return b")
+	p("}")
+	p("")
+
+	// Values outside the line.
+	var outside []field.Field
+	for _, f := range field.All() {
+		if f.Role == field.Label || f.Role == field.Metadata {
+			outside = append(outside, f)
+		}
+	}
+	p("// LokiLabelFields is how many fields live outside the line: stream labels")
+	p("// and structured metadata.")
+	p("const LokiLabelFields = %d", len(outside))
+	p("")
+	p("// LokiLabelValues returns the values of the stream-label and")
+	p("// structured-metadata fields, in registry order; \"\" when absent.")
+	p("func (r *Record) LokiLabelValues() [LokiLabelFields]string {")
+	p("	return [LokiLabelFields]string{")
+	for _, f := range outside {
+		if f.Name == "source" {
+			p("		string(r.Source),")
+			continue
+		}
+		p("		r.%s,", GoName(f.Name))
+	}
+	p("	}")
+	p("}")
+	p("")
+
 	// Body encoder.
 	p("// appendBody appends the JSON line body: every body field that is present,")
 	p("// in registry order.")
 	p("func (r *Record) appendBody(b []byte) []byte {")
-	p("	b = append(b, '{')")
-	p("	first := true")
+	p("	// Every field is written after a comma; the first comma becomes the '{'.")
+	p("	mark := len(b)")
 	for _, f := range field.All() {
 		if f.Role != field.Body {
 			continue
 		}
 		n := GoName(f.Name)
+		key := fmt.Sprintf(",%q:", f.Name)
 		switch f.Type {
 		case field.String:
 			p("	if r.%s != \"\" {", n)
-			p("		b = jsonscan.AppendKey(b, &first, %q)", f.Name)
+			p("		b = append(b, %q...)", key)
 			p("		b = jsonscan.AppendString(b, r.%s)", n)
 			p("	}")
 		case field.Uint:
 			p("	if r.present(idx%s, r.%s != 0) {", n, n)
-			p("		b = jsonscan.AppendKey(b, &first, %q)", f.Name)
+			p("		b = append(b, %q...)", key)
 			p("		b = strconv.AppendUint(b, r.%s, 10)", n)
 			p("	}")
 		case field.Bool:
 			p("	if r.%s {", n)
-			p("		b = jsonscan.AppendKey(b, &first, %q)", f.Name)
-			p("		b = append(b, \"true\"...)")
+			p("		b = append(b, %q...)", key+"true")
 			p("	}")
 		}
 	}
+	p("	if len(b) == mark {")
+	p("		return append(b, \"{}\"...)")
+	p("	}")
+	p("	b[mark] = '{'")
 	p("	return append(b, '}')")
 	p("}")
 	p("")
