@@ -157,6 +157,19 @@ func (c *children) kill() {
 	}
 }
 
+// cpu is the CPU time the children used, with that of the processes they
+// waited for (wait4 reports a child's usage with its reaped descendants'),
+// once wait has returned.
+func (c *children) cpu() time.Duration {
+	var d time.Duration
+	for _, cmd := range c.cmds {
+		if st := cmd.ProcessState; st != nil {
+			d += st.UserTime() + st.SystemTime()
+		}
+	}
+	return d
+}
+
 // wait waits for every child and returns what each printed.
 func (c *children) wait() ([]string, error) {
 	var errs []error

@@ -31,6 +31,9 @@ type execRow struct {
 	// bpf is the time the kernel ran the collector's programs (-1: not
 	// measured), snoopBPF execsnoop's
 	bpf, snoopBPF time.Duration
+	// stormCPU is the CPU the spawners and their /bin/true children used:
+	// the kernel's time in the programs is charged to them
+	stormCPU time.Duration
 	// irqWork is the IRQ work interrupts during the storm (ring buffer
 	// wake-ups are sent that way)
 	irqWork uint64
@@ -227,6 +230,7 @@ func execStorm(loops int, d time.Duration, w tracers) (execRow, error) {
 		r.done += n
 	}
 	r.rate = float64(r.done) / d.Seconds()
+	r.stormCPU = ch.cpu()
 	r.irqWork = irqWork() - iwi0
 	if len(counts) > 0 {
 		settle(r.done, 3*time.Second, time.Minute, counts...)

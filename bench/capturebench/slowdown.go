@@ -11,16 +11,20 @@ import (
 // tracer and one with the collector (started before its storm and
 // stopped after, so the baseline runs with no program attached), in
 // alternating order (ABBA) so that a machine whose load drifts weighs on
-// both sides alike. Reports every pair's slowdown and their median, and
-// the share of the spawners' time the kernel spent in the collector's
-// programs — the part of the slowdown that does not depend on the noise.
+// both sides alike. Reports, for every pair and as medians: the slowdown
+// of the storm's rate; the extra CPU each exec cost the storm (the
+// spawners' and their children's CPU time, in which the kernel charges
+// the programs' run time: steadier than the rate, which other load on the
+// machine moves); and the share of the spawners' time spent in the
+// collector's programs.
 func runSlowdown(cfg config) error {
 	bin := cfg.collectors[0]
-	fmt.Println("| loops | pair | order | exec/s without | exec/s with | slowdown | BPF programs, µs per exec | BPF share of the spawners' time |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| loops | pair | order | exec/s without | exec/s with | slowdown | storm CPU µs per exec without | with | extra CPU per exec | BPF programs, µs per exec | BPF share of the spawners' time |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	type summary struct {
 		loops      int
 		slow       []float64
+		extraCPU   []float64
 		bpfShare   []float64
 		base, with []float64
 	}
@@ -43,6 +47,9 @@ func runSlowdown(cfg config) error {
 				}
 			}
 			slow := 1 - with.rate/base.rate
+			cpuBase := base.stormCPU.Seconds() / float64(base.done)
+			cpuWith := with.stormCPU.Seconds() / float64(with.done)
+			extra := cpuWith/cpuBase - 1
 			// Each of the n spawners runs its execs one after another:
 			// its time per exec is n/rate, of which the programs took bpf.
 			bpfPerExec := with.bpf.Seconds() / float64(with.done)
@@ -51,9 +58,10 @@ func runSlowdown(cfg config) error {
 			if colFirst {
 				order = "with, without"
 			}
-			fmt.Printf("| %d | %d | %s | %.0f | %.0f | %.1f%% | %.1f | %.2f%% |\n",
-				n, i+1, order, base.rate, with.rate, 100*slow, 1e6*bpfPerExec, 100*share)
+			fmt.Printf("| %d | %d | %s | %.0f | %.0f | %.1f%% | %.1f | %.1f | %.1f%% | %.1f | %.2f%% |\n",
+				n, i+1, order, base.rate, with.rate, 100*slow, 1e6*cpuBase, 1e6*cpuWith, 100*extra, 1e6*bpfPerExec, 100*share)
 			s.slow = append(s.slow, slow)
+			s.extraCPU = append(s.extraCPU, extra)
 			s.bpfShare = append(s.bpfShare, share)
 			s.base = append(s.base, base.rate)
 			s.with = append(s.with, with.rate)
@@ -61,11 +69,12 @@ func runSlowdown(cfg config) error {
 		sums = append(sums, s)
 	}
 	fmt.Println()
-	fmt.Println("| loops | pairs | exec/s without (median) | exec/s with (median) | slowdown, median of pairs | slowdown, range | BPF share of the spawners' time (median) |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| loops | pairs | exec/s without (median) | exec/s with (median) | slowdown, median of pairs | slowdown, range | extra storm CPU per exec, median | range | BPF share of the spawners' time (median) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, s := range sums {
-		fmt.Printf("| %d | %d | %.0f | %.0f | %.1f%% | %.1f%% to %.1f%% | %.2f%% |\n", s.loops, len(s.slow),
-			median(s.base), median(s.with), 100*median(s.slow), 100*slices.Min(s.slow), 100*slices.Max(s.slow), 100*median(s.bpfShare))
+		fmt.Printf("| %d | %d | %.0f | %.0f | %.1f%% | %.1f%% to %.1f%% | %.1f%% | %.1f%% to %.1f%% | %.2f%% |\n", s.loops, len(s.slow),
+			median(s.base), median(s.with), 100*median(s.slow), 100*slices.Min(s.slow), 100*slices.Max(s.slow),
+			100*median(s.extraCPU), 100*slices.Min(s.extraCPU), 100*slices.Max(s.extraCPU), 100*median(s.bpfShare))
 	}
 	return nil
 }
