@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"errors"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -15,12 +16,15 @@ import (
 var ErrNotInPlace = errors.New("JSON text needs unescaping")
 
 // ObjectQuoted is Object for the JSON text that q holds as the contents of a
-// JSON string (between its quotes, still escaped). It reads only texts that
-// need no unescaping but for the \" around their strings: an escape within
-// a string, white space other than spaces, a nested value, a number or
-// literal that Object would refuse and invalid UTF-8 make it return
-// ErrNotInPlace, fn having maybe been called for the keys before. Object
-// over Unquote(q) then reads the text, calling fn again for every key.
+// JSON string (between its quotes, still escaped). Its strings are
+// substrings of q, but for those holding escapes of their own (a new
+// string each). It reads only the texts whose structure needs no
+// unescaping but for the \" around their strings: escapes of q other than
+// \" and \\, surrogates, white space other than spaces, a nested value, a
+// number or literal that Object would refuse and invalid UTF-8 make it
+// return ErrNotInPlace, fn having maybe been called for the keys before.
+// Object over Unquote(q) then reads the text, calling fn again for every
+// key.
 func ObjectQuoted(q string, fn func(key string, v Value) error) error {
 	i := skipSpaces(q, 0)
 	if i >= len(q) || q[i] != '{' {
@@ -88,7 +92,7 @@ func quotedString(q string, i int) (string, int, bool) {
 			if j+1 < len(q) && q[j+1] == '"' {
 				return q[start:j], j + 2, true
 			}
-			return "", 0, false // an escape within the string
+			return quotedEscaped(q, start, j)
 		case c < utf8.RuneSelf:
 			return "", 0, false // a control character or a bare quote
 		default:
@@ -99,6 +103,111 @@ func quotedString(q string, i int) (string, int, bool) {
 			j += size
 		}
 	}
+}
+
+// quotedEscaped finishes, from j, a string holding escapes: its own, which
+// q escapes again (\\\" for \", \\\\ for \\, \\n, \\u00e9), and those of q
+// for characters that need none in the string (\u003c for <, \/). It
+// unescapes both levels into a new string. Other escapes (a control
+// character, a surrogate) are left to the general path.
+func quotedEscaped(q string, start, j int) (string, int, bool) {
+	buf := make([]byte, j-start, j-start+64)
+	copy(buf, q[start:j])
+	for j < len(q) {
+		switch c := q[j]; {
+		case c == '\\':
+			if j+1 >= len(q) {
+				return "", 0, false
+			}
+			switch q[j+1] {
+			case '"': // the string's end
+				return string(buf), j + 2, true
+			case '\\': // an escape of the string's own
+				n, ok := 0, false
+				if buf, n, ok = appendInnerEscape(buf, q, j+2); !ok {
+					return "", 0, false
+				}
+				j += 2 + n
+			case '/':
+				buf = append(buf, '/')
+				j += 2
+			case 'u': // a character q escapes (encoding/json writes < as \u003c)
+				r, ok := hexRune(q, j+2)
+				if !ok || r < 0x20 || r == '"' || r == '\\' {
+					return "", 0, false
+				}
+				buf = utf8.AppendRune(buf, r)
+				j += 6
+			default:
+				return "", 0, false
+			}
+		case c < 0x20:
+			return "", 0, false
+		case c < utf8.RuneSelf:
+			buf = append(buf, c)
+			j++
+		default:
+			r, size := utf8.DecodeRuneInString(q[j:])
+			if r == utf8.RuneError && size == 1 {
+				return "", 0, false
+			}
+			buf = append(buf, q[j:j+size]...)
+			j += size
+		}
+	}
+	return "", 0, false
+}
+
+// appendInnerEscape appends what the escape of the inner text whose code
+// is at k in q stands for, and returns the length of that code in q.
+func appendInnerEscape(buf []byte, q string, k int) ([]byte, int, bool) {
+	if k >= len(q) {
+		return buf, 0, false
+	}
+	switch c := q[k]; c {
+	case '\\': // \" and \\ themselves escaped in q
+		if k+1 < len(q) && (q[k+1] == '"' || q[k+1] == '\\') {
+			return append(buf, q[k+1]), 2, true
+		}
+	case '/':
+		return append(buf, '/'), 1, true
+	case 'b':
+		return append(buf, '\b'), 1, true
+	case 'f':
+		return append(buf, '\f'), 1, true
+	case 'n':
+		return append(buf, '\n'), 1, true
+	case 'r':
+		return append(buf, '\r'), 1, true
+	case 't':
+		return append(buf, '\t'), 1, true
+	case 'u':
+		r, ok := hexRune(q, k+1)
+		if !ok {
+			return buf, 0, false
+		}
+		return utf8.AppendRune(buf, r), 5, true
+	}
+	return buf, 0, false
+}
+
+// hexRune reads the four hex digits at k in q; surrogates are refused.
+func hexRune(q string, k int) (rune, bool) {
+	if len(q)-k < 4 || !isHex(q[k]) || !isHex(q[k+1]) || !isHex(q[k+2]) || !isHex(q[k+3]) {
+		return 0, false
+	}
+	r := rune(hexVal(q[k])<<12 | hexVal(q[k+1])<<8 | hexVal(q[k+2])<<4 | hexVal(q[k+3]))
+	return r, !utf16.IsSurrogate(r)
+}
+
+func hexVal(c byte) int {
+	switch {
+	case c <= '9':
+		return int(c - '0')
+	case c >= 'a':
+		return int(c - 'a' + 10)
+	}
+	return int(c - 'A' + 10)
 }
 
 // quotedValue reads the value at i: a string, a number or a literal.
@@ -137,8 +246,7 @@ func Unquote(q string) (string, bool) {
 	if SkipPlain(q, 0) == len(q) {
 		return q, true
 	}
-	var sc Scanner
-	sc.Reset(`"` + q + `"`)
+	sc := Scanner{s: `"` + q + `"`, buf: make([]byte, 0, len(q))}
 	s, err := sc.String()
 	if err != nil || sc.pos != len(sc.s) {
 		return "", false

@@ -32,8 +32,13 @@ func TestObjectQuoted(t *testing.T) {
 		{`{}`, true},
 		{` { "a" : "x" , "n":-1.5e3,"t":true,"f":false,"z":null } `, true},
 		{`{"comm":"bash","pid":9001,"u":"é🙂"}`, true},
-		{`{"s":"q\"b"}`, false},
-		{"{\"s\":\"a\\nb\"}", false},
+		{`{"s":"q\"b","t":"\\\/\b\f\n\r\t\u00e9x"}`, true},
+		{"{\"s\":\"a\\nb\"}", true},
+		{`{"s":"\ud83d\ude00"}`, false},
+		{"{\"s\":\"a<&>\\u003c/b\"}", true},
+		{`{"s":"\x"}`, false},
+		{`{"s":"\u00g9"}`, false},
+		{"{\"s\":\"a\nb\"}", false},
 		{"{\n\"a\":1}", false},
 		{`{"o":{"p":1}}`, false},
 		{`{"a":[1]}`, false},
@@ -42,7 +47,7 @@ func TestObjectQuoted(t *testing.T) {
 		{`{"a":1,}`, false},
 		{`{"a":1} x`, false},
 		{`{"a":"x"`, false},
-		{"{\"a\":\"\xff\"}", false},
+		{"{\"a\":\"\xff\"}", true}, // quoted as \ufffd
 		{`{"a":1,"fail":2,"b":3}`, true},
 	}
 	for _, tt := range tests {
@@ -64,6 +69,17 @@ func TestObjectQuoted(t *testing.T) {
 				t.Errorf("in place: %v %v\nunquoted: %v %v", fast, errFast, slow, errSlow)
 			}
 		})
+	}
+}
+
+// encoding/json escapes <, > and & as \u003c...: those read in place too.
+func TestObjectQuotedHTMLEscapes(t *testing.T) {
+	var got calls
+	if err := ObjectQuoted(`{\"s\":\"a \u0026\u0026 b \u003e c\/d\"}`, got.fn); err != nil {
+		t.Fatal(err)
+	}
+	if want := `[s=0/"a && b > c/d"/false]`; fmt.Sprint(got) != want {
+		t.Errorf("got %v, want %s", got, want)
 	}
 }
 

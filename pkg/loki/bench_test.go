@@ -30,3 +30,15 @@ func BenchmarkEncodeStreams(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeLogs decodes the same answer flat, as QueryLogs does.
+func BenchmarkDecodeLogs(b *testing.B) {
+	body := largestStreamsBody(b)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeLogs(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

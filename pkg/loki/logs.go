@@ -55,8 +55,8 @@ type Logs struct {
 
 // QueryLogs runs a log query (GET /loki/api/v1/query_range) like
 // QueryRange and returns its entries flat: no map per stream or entry, and
-// the strings share a few large allocations. A result other than streams
-// is an error.
+// the strings are substrings of the answer's text (keeping one keeps it
+// all). A result other than streams is an error.
 func (c *Client) QueryLogs(ctx context.Context, q RangeQuery) (*Logs, error) {
 	params, header, err := q.request()
 	if err != nil {
@@ -64,8 +64,9 @@ func (c *Client) QueryLogs(ctx context.Context, q RangeQuery) (*Logs, error) {
 	}
 	var logs *Logs
 	_, err = c.get(ctx, endpointQueryRange, params, header, func(body []byte) error {
-		logs, err = decodeLogs(body)
-		return err
+		var decodeErr error
+		logs, decodeErr = decodeLogs(body)
+		return decodeErr
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query loki: %w", err)

@@ -87,7 +87,8 @@ type Process struct {
 	// Parent is nil for a root.
 	Parent *Process `json:"-"`
 
-	order int // position of the process's first record in the input
+	order int      // position of the process's first record in the input
+	prev  *Process // the previous program of the same exec_id, while linking
 }
 
 // Time is when the program started (or, for an Inferred process, its first
@@ -122,7 +123,7 @@ func (s *Session) Counts() (processes, conns int) {
 // entry process's record, else from the first record that carries one.
 func Build(records []record.Record) *Session {
 	s := &Session{}
-	b := builder{byExecID: map[string][]*Process{}, slab: make([]Process, 0, len(records))}
+	b := builder{byExecID: make(map[string][]*Process, len(records)), slab: make([]Process, 0, len(records))}
 	var netRecs []indexed
 	for i := range records {
 		r := &records[i]
@@ -259,16 +260,15 @@ func (b *builder) at(id string, t int64) *Process {
 // refused, so the result is a forest; processes are linked newest first, so
 // the process left without its parent is the oldest of the cycle.
 func (b *builder) link() {
-	prev := map[*Process]*Process{}
 	for _, imgs := range b.byExecID {
 		for i := 1; i < len(imgs); i++ {
-			prev[imgs[i]] = imgs[i-1]
+			imgs[i].prev = imgs[i-1]
 		}
 	}
 	slices.SortStableFunc(b.all, compareProcs)
 	for _, p := range slices.Backward(b.all) {
 		r := &p.Record
-		parent, exec := prev[p], true // a later program of the same process (the collector's naming)
+		parent, exec := p.prev, true // a later program of the same process (the collector's naming)
 		switch {
 		case parent != nil:
 			p.Entry = false // the entry is the process's first program
