@@ -41,7 +41,7 @@ type entry struct {
 // logs runs a log query (kind Range) and returns its records in the
 // query's direction, ties by id, each with its id.
 func (s store) logs(ctx context.Context, req logql.Request) ([]entry, error) {
-	recs, err := s.decode(ctx, req)
+	recs, err := s.decode(ctx, req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -59,17 +59,32 @@ func (s store) logs(ctx context.Context, req logql.Request) ([]entry, error) {
 	return out, nil
 }
 
-// decode runs a log query and decodes its entries, in Loki's order.
-func (s store) decode(ctx context.Context, req logql.Request) ([]record.Record, error) {
+// decode runs a log query and decodes its entries: in Loki's order, or,
+// when sorted, by time in the query's direction, ties in Loki's order
+// (each record is decoded in its place: records are large to move).
+func (s store) decode(ctx context.Context, req logql.Request, sorted bool) ([]record.Record, error) {
 	logs, err := s.client.QueryLogs(ctx, loki.RangeQuery{
 		Query: req.Query, Start: req.Start, End: req.End, Limit: req.Limit, Direction: loki.Direction(req.Direction), Categorize: true,
 	})
 	if err != nil {
 		return nil, upstream(err)
 	}
-	recs := make([]record.Record, len(logs.Entries))
-	for i := range logs.Entries {
-		e := &logs.Entries[i]
+	entries := logs.Entries
+	order := make([]int, len(entries))
+	for i := range order {
+		order[i] = i
+	}
+	if sorted {
+		slices.SortStableFunc(order, func(a, b int) int {
+			if req.Direction == logql.Forward {
+				return cmp.Compare(entries[a].Time, entries[b].Time)
+			}
+			return cmp.Compare(entries[b].Time, entries[a].Time)
+		})
+	}
+	recs := make([]record.Record, len(entries))
+	for i, k := range order {
+		e := &entries[k]
 		if err := record.DecodeLogEntry(e, &recs[i]); err != nil {
 			return nil, upstream(fmt.Errorf("query loki: decode entry at %d: %w", e.Time, err))
 		}
@@ -80,22 +95,7 @@ func (s store) decode(ctx context.Context, req logql.Request) ([]record.Record, 
 // Records makes store a trace.Querier: the records in the query's
 // direction, ties in Loki's order (as record.FromStreams orders them).
 func (s store) Records(ctx context.Context, req logql.Request) ([]record.Record, error) {
-	recs, err := s.decode(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	order := make([]int, len(recs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		if req.Direction == logql.Forward {
-			return cmp.Compare(recs[a].Time, recs[b].Time)
-		}
-		return cmp.Compare(recs[b].Time, recs[a].Time)
-	})
-	permute(recs, order)
-	return recs, nil
+	return s.decode(ctx, req, true)
 }
 
 // permute puts items[order[i]] at i, in place, moving each item once
