@@ -38,10 +38,11 @@ func (a *API) events(ctx context.Context, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	got, err := a.store.logs(ctx, req)
+	got, release, err := a.store.logs(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	defer release() // the answer is written out below
 	fresh := got[:0]
 	for _, e := range got {
 		if !cur.skip(e.rec.Time, e.id) {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/activityaudit/activityaudit/pkg/logql"
 	"github.com/activityaudit/activityaudit/pkg/loki"
@@ -39,11 +40,20 @@ type entry struct {
 }
 
 // logs runs a log query (kind Range) and returns its records in the
-// query's direction, ties by id, each with its id.
-func (s store) logs(ctx context.Context, req logql.Request) ([]entry, error) {
-	recs, err := s.decode(ctx, req, false)
+// query's direction, ties by id, each with its id. The records come from a
+// pool: call release once done with them.
+func (s store) logs(ctx context.Context, req logql.Request) (_ []entry, release func(), _ error) {
+	pooled := recordPool.Get().(*[]record.Record)
+	recs, err := s.decodeInto(ctx, req, false, *pooled)
 	if err != nil {
-		return nil, err
+		recordPool.Put(pooled)
+		return nil, nil, err
+	}
+	release = func() {
+		if cap(recs) <= maxPooledRecords {
+			*pooled = recs
+			recordPool.Put(pooled)
+		}
 	}
 	ptrs := make([]*record.Record, len(recs))
 	for i := range recs {
@@ -56,13 +66,20 @@ func (s store) logs(ctx context.Context, req logql.Request) ([]entry, error) {
 	}
 	// Pointers are sorted: records are large to move.
 	sortByTime(out, func(e *entry) (int64, uint64) { return e.rec.Time, e.id }, req.Direction == logql.Forward)
-	return out, nil
+	return out, release, nil
 }
 
-// decode runs a log query and decodes its entries: in Loki's order, or,
-// when sorted, by time in the query's direction, ties in Loki's order
-// (each record is decoded in its place: records are large to move).
-func (s store) decode(ctx context.Context, req logql.Request, sorted bool) ([]record.Record, error) {
+// Record slices of the events answers are reused (no clearing of a large
+// allocation each time), up to a page's worth.
+const maxPooledRecords = MaxLimit + 64
+
+var recordPool = sync.Pool{New: func() any { return new([]record.Record) }}
+
+// decodeInto runs a log query and decodes its entries into dst's room:
+// in Loki's order, or, when sorted, by time in the query's direction, ties
+// in Loki's order (each record is decoded in its place: records are large
+// to move).
+func (s store) decodeInto(ctx context.Context, req logql.Request, sorted bool, dst []record.Record) ([]record.Record, error) {
 	logs, err := s.client.QueryLogs(ctx, loki.RangeQuery{
 		Query: req.Query, Start: req.Start, End: req.End, Limit: req.Limit, Direction: loki.Direction(req.Direction), Categorize: true,
 	})
@@ -82,7 +99,7 @@ func (s store) decode(ctx context.Context, req logql.Request, sorted bool) ([]re
 			return cmp.Compare(entries[b].Time, entries[a].Time)
 		})
 	}
-	recs := make([]record.Record, len(entries))
+	recs := slices.Grow(dst[:0], len(entries))[:len(entries)]
 	for i, k := range order {
 		e := &entries[k]
 		if err := record.DecodeLogEntry(e, &recs[i]); err != nil {
@@ -95,7 +112,7 @@ func (s store) decode(ctx context.Context, req logql.Request, sorted bool) ([]re
 // Records makes store a trace.Querier: the records in the query's
 // direction, ties in Loki's order (as record.FromStreams orders them).
 func (s store) Records(ctx context.Context, req logql.Request) ([]record.Record, error) {
-	return s.decode(ctx, req, true)
+	return s.decodeInto(ctx, req, true, nil)
 }
 
 // permute puts items[order[i]] at i, in place, moving each item once
