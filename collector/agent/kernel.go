@@ -58,11 +58,18 @@ func OpenKernel(cfg pipeline.Config, kopts kernel.Options, log *slog.Logger) (*K
 
 // Run captures into w until ctx ends, then closes the eBPF programs.
 func (k *KernelSource) Run(ctx context.Context, w *ship.Writer) error {
+	return k.Capture(ctx, w)
+}
+
+// Capture captures into out (`collector run --sink stdout` gives NDJSON)
+// until ctx ends, then closes the eBPF programs. A Flusher out is flushed
+// whenever no event waits.
+func (k *KernelSource) Capture(ctx context.Context, out pipeline.Sink) error {
 	defer k.kc.Close()
-	var sink pipeline.Sink = w
+	sink := out
 	var enrich *kube.Enricher
 	if k.Pods != nil {
-		enrich = kube.NewEnricher(k.Pods, w, kube.EnricherOptions{})
+		enrich = kube.NewEnricher(k.Pods, out, kube.EnricherOptions{})
 		if k.reg != nil {
 			if err := enrich.Register(k.reg); err != nil {
 				return fmt.Errorf("register enrichment metrics: %w", err)

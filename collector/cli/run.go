@@ -11,13 +11,11 @@ import (
 	"time"
 
 	"github.com/activityaudit/activityaudit/collector/agent"
-	"github.com/activityaudit/activityaudit/collector/container"
 	"github.com/activityaudit/activityaudit/collector/hostinfo"
 	"github.com/activityaudit/activityaudit/collector/kernel"
 	"github.com/activityaudit/activityaudit/collector/kube"
 	"github.com/activityaudit/activityaudit/collector/kubeaudit"
 	"github.com/activityaudit/activityaudit/collector/pipeline"
-	"github.com/activityaudit/activityaudit/collector/proctable"
 	"github.com/activityaudit/activityaudit/collector/redact"
 	"github.com/activityaudit/activityaudit/collector/spool"
 	"github.com/activityaudit/activityaudit/pkg/filter"
@@ -232,24 +230,11 @@ func runCapture(ctx context.Context, args []string, stdio IO) error {
 
 // captureToStdout prints records as NDJSON: no spool, no shipping.
 func captureToStdout(ctx context.Context, pcfg pipeline.Config, kopts kernel.Options, stdio IO, log *slog.Logger) error {
-	table, err := proctable.New(proctable.Config{Node: pcfg.Host.Host})
+	ks, err := agent.OpenKernel(pcfg, kopts, log)
 	if err != nil {
 		return err
 	}
-	if err := table.Bootstrap(); err != nil {
-		return fmt.Errorf("read running processes: %w", err)
-	}
-	kc, err := kernel.Open(kopts)
-	if err != nil {
-		return err
-	}
-	defer kc.Close()
-	p, err := pipeline.New(pcfg, table, container.NewResolver(""), pipeline.NewNDJSON(stdio.Out))
-	if err != nil {
-		return err
-	}
-	log.Info("capturing", "host", pcfg.Host.Host, "processes", table.Len())
-	err = p.RunSource(ctx, kc)
+	err = ks.Capture(ctx, pipeline.NewNDJSON(stdio.Out))
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
