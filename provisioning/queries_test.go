@@ -8,9 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -199,19 +197,6 @@ func sidekickBodies(t *testing.T) ([]json.RawMessage, []int64) {
 	return rec.Bodies, times
 }
 
-func push(t *testing.T, base string, body []byte) {
-	t.Helper()
-	resp, err := http.Post(base+"/loki/api/v1/push", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		msg, _ := io.ReadAll(resp.Body)
-		t.Fatalf("push: %d %s", resp.StatusCode, msg)
-	}
-}
-
 // key names a series or row by its labels.
 func key(labels map[string]string, names ...string) string {
 	var parts []string
@@ -336,9 +321,9 @@ func TestQueries(t *testing.T) {
 	entries, dataset := readDataset(t)
 	bodies, alerts := sidekickBodies(t)
 	base := storetest.Start(t, nil)
-	push(t, base, dataset)
+	storetest.PushJSON(t, base, dataset)
 	for _, b := range bodies {
-		push(t, base, b)
+		storetest.PushJSON(t, base, b)
 	}
 	c, err := loki.New(loki.Config{URL: base})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/activityaudit/activityaudit/grafana-app/pkg/access"
 	"github.com/activityaudit/activityaudit/grafana-app/pkg/plugin"
 	"github.com/activityaudit/activityaudit/pkg/store"
+	"github.com/activityaudit/activityaudit/pkg/store/storetest"
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 )
 
@@ -125,20 +126,7 @@ func pushFile(t testing.TB, base, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushBody(t, base, b)
-}
-
-func pushBody(t testing.TB, base string, body []byte) {
-	t.Helper()
-	resp, err := http.Post(base+"/loki/api/v1/push", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		msg, _ := io.ReadAll(resp.Body)
-		t.Fatalf("push: %d %s", resp.StatusCode, msg)
-	}
+	storetest.PushJSON(t, base, b)
 }
 
 // pushSidekick sends the push bodies Falcosidekick sent in one run
@@ -159,7 +147,7 @@ func pushSidekick(t testing.TB, base, file string) {
 		t.Fatalf("%s: no push bodies", file)
 	}
 	for _, body := range rec.Bodies {
-		pushBody(t, base, body)
+		storetest.PushJSON(t, base, body)
 	}
 }
 

@@ -78,6 +78,13 @@ func Push(t testing.TB, base string, recs []record.Record) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	PushJSON(t, base, body)
+}
+
+// PushJSON sends a push request in Loki's JSON form (a fixture's, or
+// Falcosidekick's) to the store at base and fails t unless it is stored.
+func PushJSON(t testing.TB, base string, body []byte) {
+	t.Helper()
 	resp, err := http.Post(base+"/loki/api/v1/push", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
