@@ -15,7 +15,6 @@ package filter
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/activityaudit/activityaudit/pkg/field"
 )
@@ -53,15 +52,13 @@ type Term struct {
 
 // String prints the term canonically: name, operator, quoted value.
 func (t Term) String() string {
-	var b strings.Builder
-	t.appendTo(&b)
-	return b.String()
+	return string(t.appendTo(make([]byte, 0, len(t.Field)+len(t.Value)+6)))
 }
 
-func (t Term) appendTo(b *strings.Builder) {
-	b.WriteString(t.Field)
-	b.WriteString(t.Op.String())
-	b.WriteString(Quote(t.Value))
+func (t Term) appendTo(b []byte) []byte {
+	b = append(b, t.Field...)
+	b = append(b, t.Op.String()...)
+	return AppendQuote(b, t.Value)
 }
 
 // same reports whether two terms are the same comparison.
@@ -84,17 +81,19 @@ func (t Term) Predicate() (Op, string) {
 
 // Quote writes a value as the filter language quotes it.
 func Quote(v string) string {
-	var b strings.Builder
-	b.Grow(len(v) + 2)
-	b.WriteByte('"')
+	return string(AppendQuote(make([]byte, 0, len(v)+2), v))
+}
+
+// AppendQuote appends a value as the filter language quotes it.
+func AppendQuote(b []byte, v string) []byte {
+	b = append(b, '"')
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c == '"' || c == '\\' {
-			b.WriteByte('\\')
+			b = append(b, '\\')
 		}
-		b.WriteByte(v[i])
+		b = append(b, v[i])
 	}
-	b.WriteByte('"')
-	return b.String()
+	return append(b, '"')
 }
 
 // Filter is a parsed filter. The zero value matches everything.
@@ -105,17 +104,35 @@ type Filter struct {
 // String prints the filter canonically: terms in their order, separated by
 // one space, without repeats.
 func (f Filter) String() string {
-	var b strings.Builder
+	if len(f.Terms) == 0 {
+		return ""
+	}
+	return string(f.AppendText(make([]byte, 0, f.textSize())))
+}
+
+// AppendText appends the filter's canonical text (as String prints it).
+func (f Filter) AppendText(b []byte) []byte {
+	start := len(b)
 	for i, t := range f.Terms {
 		if slices.ContainsFunc(f.Terms[:i], t.same) {
 			continue
 		}
-		if b.Len() > 0 {
-			b.WriteByte(' ')
+		if len(b) > start {
+			b = append(b, ' ')
 		}
-		t.appendTo(&b)
+		b = t.appendTo(b)
 	}
-	return b.String()
+	return b
+}
+
+// textSize is about the length of the filter's text: room enough unless
+// values hold many quotes or backslashes.
+func (f Filter) textSize() int {
+	n := 0
+	for _, t := range f.Terms {
+		n += len(t.Field) + len(t.Value) + 6
+	}
+	return n
 }
 
 // Include returns the filter with field="value" added (the + button). An

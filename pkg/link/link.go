@@ -33,16 +33,21 @@ func AuditURL(base string, from, to time.Time, sources []field.Source, flt filte
 		}
 		flt = terms.And(flt)
 	}
-	var b strings.Builder
-	b.WriteString(strings.TrimRight(base, "/"))
-	b.WriteString(AppPath)
-	b.WriteString("/audit?")
-	writeRange(&b, from, to)
-	if text := flt.String(); text != "" {
-		b.WriteString("&filter=")
-		b.WriteString(queryEscape(text))
+	base = strings.TrimRight(base, "/")
+	var text [256]byte // the filter's text, escaped into the link
+	t := flt.AppendText(text[:0])
+	b := make([]byte, 0, len(base)+len(AppPath)+len("/audit?from=&to=&filter=")+2*20+3*len(t))
+	b = append(b, base...)
+	b = append(b, AppPath...)
+	b = append(b, "/audit?from="...)
+	b = strconv.AppendInt(b, from.UnixMilli(), 10)
+	b = append(b, "&to="...)
+	b = strconv.AppendInt(b, to.UnixMilli(), 10)
+	if len(t) > 0 {
+		b = append(b, "&filter="...)
+		b = appendQueryEscape(b, t)
 	}
-	return b.String()
+	return string(b)
 }
 
 // TraceURL opens the trace view of a session (an exec_id) or of a kube exec
@@ -65,9 +70,21 @@ func writeRange(b *strings.Builder, from, to time.Time) {
 	b.WriteString(strconv.FormatInt(to.UnixMilli(), 10))
 }
 
-// queryEscape escapes a query parameter value, spaces as %20 (a "+" reads
-// as a plus sign to some parsers).
-func queryEscape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+// appendQueryEscape appends a query parameter value escaped as
+// url.QueryEscape does but for spaces, written %20 (a "+" reads as a plus
+// sign to some parsers): every byte but A-Z a-z 0-9 - _ . ~ as %XX.
+func appendQueryEscape(b, s []byte) []byte {
+	const hex = "0123456789ABCDEF"
+	for _, c := range s {
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b = append(b, c)
+		default:
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return b
+}
 
 // Window is how far a link's time range reaches before the start and after
 // the end of what it points at.

@@ -161,3 +161,38 @@ func TestWindowRange(t *testing.T) {
 		t.Errorf("Range with end before start = %v..%v", f, e)
 	}
 }
+
+// TestQueryEscape holds appendQueryEscape to what links were built with
+// before: url.QueryEscape with spaces as %20.
+func TestQueryEscape(t *testing.T) {
+	every := make([]byte, 256)
+	for i := range every {
+		every[i] = byte(i)
+	}
+	tests := []struct{ name, in string }{
+		{"empty", ""},
+		{"a filter", `namespace="shop" comm!~"ba?sh" cmdline=~"curl .*"`},
+		{"plus and percent", "a+b%20c"},
+		{"unicode", "naïve → 名前"},
+		{"every byte", string(every)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := strings.ReplaceAll(url.QueryEscape(tt.in), "+", "%20")
+			if got := string(appendQueryEscape(nil, []byte(tt.in))); got != want {
+				t.Errorf("appendQueryEscape(%q) = %q, want %q", tt.in, got, want)
+			}
+		})
+	}
+}
+
+func FuzzQueryEscape(f *testing.F) {
+	f.Add(`pod="web-1" comm!="bash"`)
+	f.Add("\x00\xff %+&=?#")
+	f.Fuzz(func(t *testing.T, s string) {
+		want := strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+		if got := string(appendQueryEscape([]byte("x"), []byte(s))); got != "x"+want {
+			t.Errorf("appendQueryEscape(%q) = %q, want x%q", s, got, want)
+		}
+	})
+}
