@@ -373,6 +373,7 @@ func Fuzz() error {
 	}
 	targets := []struct{ pkg, name string }{
 		{"./pkg/filter", "FuzzParse"},
+		{"./pkg/link", "FuzzQueryEscape"},
 		{"./pkg/logql", "FuzzValueNeverChangesShape"},
 		{"./pkg/record", "FuzzDecode"},
 		{"./pkg/record", "FuzzStringField"},
