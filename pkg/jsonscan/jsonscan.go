@@ -128,6 +128,12 @@ func SkipQuoted(s string, i int) int {
 		}
 		i = next
 	}
+	return skipQuotedBytes(s, i)
+}
+
+// skipQuotedBytes is SkipQuoted one byte at a time: for the last bytes of
+// a string, fewer than eight.
+func skipQuotedBytes(s string, i int) int {
 	for i < len(s) {
 		switch c := s[i]; {
 		case c == '"':

@@ -127,32 +127,11 @@ func FuzzObjectQuoted(f *testing.F) {
 	})
 }
 
-// skipQuotedByByte is SkipQuoted one byte at a time.
-func skipQuotedByByte(s string, i int) int {
-	for i < len(s) {
-		switch c := s[i]; {
-		case c == '"':
-			return i
-		case c == '\\':
-			n := escapeLen(s[i:])
-			if n == 0 {
-				return -1
-			}
-			i += n
-		case c < 0x20:
-			return -1
-		default:
-			i++
-		}
-	}
-	return -1
-}
-
 func TestSkipQuoted(t *testing.T) {
 	for _, s := range []string{``, `"`, `abc"`, `a\"b\\"`, `0123456\"89abcdef"x`, `0123456\u00e9abcdef"`, "0123456\\u00e", "é\xff\x7f\"", "01234567\x1f\"",
 		`\/\b\f\n\r\t\u0041\"1234567"`, `1234567\x"`, `123456\`, strings.Repeat(`\"`, 9) + `"`} {
 		for i := 0; i <= len(s); i++ {
-			if got, want := SkipQuoted(s, i), skipQuotedByByte(s, i); got != want {
+			if got, want := SkipQuoted(s, i), skipQuotedBytes(s, i); got != want {
 				t.Errorf("SkipQuoted(%q, %d) = %d, want %d", s, i, got, want)
 			}
 		}
@@ -163,7 +142,7 @@ func FuzzSkipQuoted(f *testing.F) {
 	f.Add(`{\"a\":\"b\"}" x`)
 	f.Add("0123456\\u00e9\x01abcdef\"")
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := SkipQuoted(s, 0), skipQuotedByByte(s, 0); got != want {
+		if got, want := SkipQuoted(s, 0), skipQuotedBytes(s, 0); got != want {
 			t.Fatalf("SkipQuoted(%q) = %d, want %d", s, got, want)
 		}
 		if end := SkipQuoted(s, 0); end >= 0 {
