@@ -17,7 +17,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/activityaudit/activityaudit/deploy/compose"
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v3"
 
@@ -404,14 +404,9 @@ func TestProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")},
-		cli.WithWorkingDirectory(root), cli.WithName("activity-audit"))
+	project, err := compose.Load(context.Background(), root)
 	if err != nil {
 		t.Fatal(err)
-	}
-	project, err := opts.LoadProject(context.Background())
-	if err != nil {
-		t.Fatalf("load docker-compose.yml: %v", err)
 	}
 	grafana, err := project.GetService("grafana")
 	if err != nil {

@@ -3,7 +3,6 @@ package provisioning
 // The dashboard's queries on the embedded store, and its data links.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -11,7 +10,6 @@ import (
 	"maps"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -104,19 +102,7 @@ func compiled(t *testing.T, title, ns string) string {
 
 // entry is one record of dataset.json, read independently of the code under
 // test: the expectations are counted from it.
-type entry struct {
-	labels, meta, body map[string]string
-}
-
-func (e entry) get(name string) string {
-	if v, ok := e.labels[name]; ok {
-		return v
-	}
-	if v, ok := e.meta[name]; ok {
-		return v
-	}
-	return e.body[name]
-}
+type entry = storetest.Entry
 
 func readDataset(t *testing.T) ([]entry, []byte) {
 	t.Helper()
@@ -124,38 +110,7 @@ func readDataset(t *testing.T) ([]entry, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var push struct {
-		Streams []struct {
-			Stream map[string]string `json:"stream"`
-			Values [][]json.RawMessage
-		} `json:"streams"`
-	}
-	if err := json.Unmarshal(b, &push); err != nil {
-		t.Fatal(err)
-	}
-	var out []entry
-	for _, s := range push.Streams {
-		for _, v := range s.Values {
-			var line string
-			if err := json.Unmarshal(v[1], &line); err != nil {
-				t.Fatal(err)
-			}
-			var body map[string]any
-			if err := json.Unmarshal([]byte(line), &body); err != nil {
-				t.Fatal(err)
-			}
-			e := entry{labels: s.Stream, meta: map[string]string{}, body: map[string]string{}}
-			for k, v := range body {
-				e.body[k] = fmt.Sprint(v)
-			}
-			if len(v) > 2 {
-				if err := json.Unmarshal(v[2], &e.meta); err != nil {
-					t.Fatal(err)
-				}
-			}
-			out = append(out, e)
-		}
-	}
+	out := storetest.ReadPushJSON(t, b)
 	if len(out) != 95 {
 		t.Fatalf("dataset.json: %d records, its README says 95", len(out))
 	}
@@ -166,18 +121,9 @@ func readDataset(t *testing.T) ([]entry, []byte) {
 // times in them.
 func sidekickBodies(t *testing.T) ([]json.RawMessage, []int64) {
 	t.Helper()
-	b, err := os.ReadFile(sidekickPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec struct {
-		Bodies []json.RawMessage `json:"falcosidekick_push_bodies"`
-	}
-	if err := json.Unmarshal(b, &rec); err != nil {
-		t.Fatal(err)
-	}
+	bodies := storetest.SidekickBodies(t, sidekickPath)
 	var times []int64
-	for _, body := range rec.Bodies {
+	for _, body := range bodies {
 		var push struct {
 			Streams []struct{ Values [][]string }
 		}
@@ -194,7 +140,7 @@ func sidekickBodies(t *testing.T) ([]json.RawMessage, []int64) {
 			}
 		}
 	}
-	return rec.Bodies, times
+	return bodies, times
 }
 
 // key names a series or row by its labels.
@@ -212,27 +158,27 @@ func expected(title, ns string, entries []entry, alerts []int64) map[string]floa
 	inNS := regexp.MustCompile(`^(?:` + ns + `)$`)
 	out := map[string]float64{}
 	for _, e := range entries {
-		nsOK := inNS.MatchString(e.get("namespace"))
+		nsOK := inNS.MatchString(e.Get("namespace"))
 		switch title {
 		case "Activity by source":
 			if nsOK {
-				out[key(e.labels, "source")]++
+				out[key(e.Labels, "source")]++
 			}
 		case "Top namespaces":
-			if e.get("namespace") != "" {
-				out[key(e.labels, "namespace")]++
+			if e.Get("namespace") != "" {
+				out[key(e.Labels, "namespace")]++
 			}
 		case "Top workloads":
-			if nsOK && e.get("workload") != "" {
-				out[key(e.labels, "namespace", "workload")]++
+			if nsOK && e.Get("workload") != "" {
+				out[key(e.Labels, "namespace", "workload")]++
 			}
 		case "Top commands":
-			if nsOK && e.get("source") == "cmd" {
-				out[key(map[string]string{"comm": e.get("comm")}, "comm")]++
+			if nsOK && e.Get("source") == "cmd" {
+				out[key(map[string]string{"comm": e.Get("comm")}, "comm")]++
 			}
 		case "Recent kube execs":
-			if nsOK && e.get("source") == "kube_exec" {
-				out[key(map[string]string{"audit_id": e.get("audit_id")}, "audit_id")]++
+			if nsOK && e.Get("source") == "kube_exec" {
+				out[key(map[string]string{"audit_id": e.Get("audit_id")}, "audit_id")]++
 			}
 		}
 	}
@@ -582,7 +528,7 @@ var slug = regexp.MustCompile(`[^a-z0-9]+`)
 
 // checkGolden keeps testdata/logql/ in step with the dashboard's queries
 // (variables filled, namespace All): Grafana's LogQL grammar check reads
-// them (node tools/logqlcheck/check.mjs provisioning/testdata/logql).
+// them (go tool mage logQLGrammar, part of go tool mage test).
 func checkGolden(t *testing.T, queries map[string]string) {
 	if len(queries) == 0 {
 		t.Fatal("no queries")
@@ -623,23 +569,4 @@ func checkGolden(t *testing.T, queries map[string]string) {
 			}
 		}
 	}
-}
-
-// TestGrammar parses the dashboard's queries with Grafana's own LogQL
-// grammar (tools/logqlcheck) when Node and the tool's dependencies are
-// installed (go tool mage logQLGrammar installs them).
-func TestGrammar(t *testing.T) {
-	tool := filepath.Join("..", "tools", "logqlcheck")
-	if _, err := os.Stat(filepath.Join(tool, "node_modules", "@grafana", "lezer-logql")); err != nil {
-		t.Skip("tools/logqlcheck has no node_modules (npm ci --prefix tools/logqlcheck)")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("no node")
-	}
-	out, err := exec.Command(node, filepath.Join(tool, "check.mjs"), goldenDir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("logqlcheck: %v\n%s", err, out)
-	}
-	t.Logf("%s", bytes.TrimSpace(out))
 }

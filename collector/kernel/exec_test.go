@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -98,7 +99,7 @@ func TestExec(t *testing.T) {
 				if sh.PPID != uint32(self) || sh.ParentStartTime/nsPerTick != selfTicks {
 					t.Errorf("sh parent = %d started %d, want %d started at tick %d", sh.PPID, sh.ParentStartTime, self, selfTicks)
 				}
-				if want := []string{"/bin/sh", "-c", "true; /bin/echo a"}; !equal(sh.Args, want) {
+				if want := []string{"/bin/sh", "-c", "true; /bin/echo a"}; !slices.Equal(sh.Args, want) {
 					t.Errorf("sh args = %q, want %q", sh.Args, want)
 				}
 				// dash execs the last command of -c in place; others fork it.
@@ -109,7 +110,7 @@ func TestExec(t *testing.T) {
 				} else if echo.ParentStartTime != sh.StartTime {
 					t.Errorf("echo parent start = %d, want sh's %d", echo.ParentStartTime, sh.StartTime)
 				}
-				if !equal(echo.Args, []string{"/bin/echo", "a"}) || echo.Comm != "echo" {
+				if !slices.Equal(echo.Args, []string{"/bin/echo", "a"}) || echo.Comm != "echo" {
 					t.Errorf("echo args %q comm %q", echo.Args, echo.Comm)
 				}
 				return true
@@ -283,7 +284,7 @@ func wantArgs(want []string, truncated bool) func(t *testing.T, pid uint32, _ st
 			t.Errorf("truncated = %v, want %v", e.ArgsTruncated, truncated)
 		}
 		if !truncated {
-			if !equal(e.Args, want) {
+			if !slices.Equal(e.Args, want) {
 				t.Errorf("args = %q, want %q", e.Args, want)
 			}
 			return true
@@ -321,18 +322,6 @@ func openPTY(t *testing.T) *os.File {
 	}
 	t.Cleanup(func() { pts.Close() })
 	return pts
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func diffExec(got, want event.Exec) string {

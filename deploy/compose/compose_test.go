@@ -1,5 +1,3 @@
-// Package compose holds the files of the Docker Compose stack; its test
-// loads docker-compose.yml with the Compose specification's own loader.
 package compose
 
 import (
@@ -10,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
@@ -20,14 +17,9 @@ func load(t *testing.T) *types.Project {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")},
-		cli.WithWorkingDirectory(root), cli.WithName("activity-audit"))
+	p, err := Load(context.Background(), root)
 	if err != nil {
 		t.Fatal(err)
-	}
-	p, err := opts.LoadProject(context.Background())
-	if err != nil {
-		t.Fatalf("load docker-compose.yml: %v", err)
 	}
 	return p
 }

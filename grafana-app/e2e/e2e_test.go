@@ -12,11 +12,9 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -98,40 +96,14 @@ func pushFile(t *testing.T, base, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushBody(t, base, b)
-}
-
-func pushBody(t *testing.T, base string, body []byte) {
-	t.Helper()
-	resp, err := http.Post(base+"/loki/api/v1/push", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		msg, _ := io.ReadAll(resp.Body)
-		t.Fatalf("push: %d %s", resp.StatusCode, msg)
-	}
+	storetest.PushJSON(t, base, b)
 }
 
 // pushSidekick sends the push bodies Falcosidekick sent (its Loki output, recorded).
 func pushSidekick(t *testing.T, base, path string) {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec struct {
-		Bodies []json.RawMessage `json:"falcosidekick_push_bodies"`
-	}
-	if err := json.Unmarshal(b, &rec); err != nil {
-		t.Fatal(err)
-	}
-	if len(rec.Bodies) == 0 {
-		t.Fatalf("%s: no push bodies", path)
-	}
-	for _, body := range rec.Bodies {
-		pushBody(t, base, body)
+	for _, body := range storetest.SidekickBodies(t, path) {
+		storetest.PushJSON(t, base, body)
 	}
 }
 

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/activityaudit/activityaudit/pkg/field"
@@ -57,23 +58,11 @@ func TestMatch(t *testing.T) {
 					got = append(got, i)
 				}
 			}
-			if !equalInts(got, tt.want) {
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("matched %v, want %v", got, tt.want)
 			}
 		})
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func BenchmarkMatch(b *testing.B) {

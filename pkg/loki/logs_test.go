@@ -4,6 +4,7 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,8 +119,8 @@ func TestDecodeLogs(t *testing.T) {
 			}
 			for i, w := range tt.want {
 				g := logs.Entries[i]
-				if g.Time != w.Time || g.Quoted != w.Quoted || !equalLabels(g.Stream, w.Stream) ||
-					!equalLabels(g.Metadata, w.Metadata) || !equalLabels(g.Parsed, w.Parsed) {
+				if g.Time != w.Time || g.Quoted != w.Quoted || !slices.Equal(g.Stream, w.Stream) ||
+					!slices.Equal(g.Metadata, w.Metadata) || !slices.Equal(g.Parsed, w.Parsed) {
 					t.Errorf("entry %d = %+v, want %+v", i, g, w)
 				}
 				if line, _ := jsonscan.Unquote(w.Quoted); g.Line() != line {
@@ -130,18 +131,6 @@ func TestDecodeLogs(t *testing.T) {
 	}
 }
 
-func equalLabels(a, b []Label) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestQueryLogs(t *testing.T) {
 	rec := &recorder{status: http.StatusOK, body: []byte(
 		`{"status":"success","data":{"resultType":"streams","encodingFlags":["categorize-labels"],"result":[{"stream":{"job":"a"},"values":[["7","line",{"structuredMetadata":{"pod":"p"}}]]}]}}`)}
@@ -150,7 +139,7 @@ func TestQueryLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(logs.Entries) != 1 || logs.Entries[0].Line() != "line" || !equalLabels(logs.Entries[0].Metadata, []Label{{"pod", "p"}}) {
+	if len(logs.Entries) != 1 || logs.Entries[0].Line() != "line" || !slices.Equal(logs.Entries[0].Metadata, []Label{{"pod", "p"}}) {
 		t.Fatalf("got %+v", logs.Entries)
 	}
 	got := rec.last()

@@ -123,7 +123,7 @@ func TestEventsDataset(t *testing.T) {
 			want := map[string]bool{}
 			for _, e := range entries {
 				if tt.want(e) {
-					want[strconv.FormatInt(e.time, 10)+" "+e.get("exec_id")+e.get("source")] = true
+					want[strconv.FormatInt(e.Time, 10)+" "+e.Get("exec_id")+e.Get("source")] = true
 				}
 			}
 			got := map[string]bool{}

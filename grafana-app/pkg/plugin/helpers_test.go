@@ -133,20 +133,7 @@ func pushFile(t testing.TB, base, path string) {
 // (loki-text.json or loki-json.json).
 func pushSidekick(t testing.TB, base, file string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(sidekickDir, file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec struct {
-		Bodies []json.RawMessage `json:"falcosidekick_push_bodies"`
-	}
-	if err := json.Unmarshal(b, &rec); err != nil {
-		t.Fatal(err)
-	}
-	if len(rec.Bodies) == 0 {
-		t.Fatalf("%s: no push bodies", file)
-	}
-	for _, body := range rec.Bodies {
+	for _, body := range storetest.SidekickBodies(t, filepath.Join(sidekickDir, file)) {
 		storetest.PushJSON(t, base, body)
 	}
 }

@@ -22,7 +22,7 @@ func TestValues(t *testing.T) {
 	count := func(name string, m match) map[string]int64 {
 		out := map[string]int64{}
 		for _, e := range entries {
-			if v := e.get(name); v != "" && m(e) {
+			if v := e.Get(name); v != "" && m(e) {
 				out[v]++
 			}
 		}
@@ -35,7 +35,7 @@ func TestValues(t *testing.T) {
 	}{
 		{"metadata field", "pod", nil, count("pod", all)},
 		{"body field in scope", "comm", []string{"sources", "net", "filter", `host="node-b"`}, count("comm", and(eq("source", "net"), eq("host", "node-b")))},
-		{"prefix", "pod", []string{"prefix", "woocommerce-"}, count("pod", func(e datasetEntry) bool { return strings.HasPrefix(e.get("pod"), "woocommerce-") })},
+		{"prefix", "pod", []string{"prefix", "woocommerce-"}, count("pod", func(e datasetEntry) bool { return strings.HasPrefix(e.Get("pod"), "woocommerce-") })},
 		{"prefix is not a regex", "pod", []string{"prefix", "woo.*"}, map[string]int64{}},
 		{"label field", "namespace", []string{"limit", "1"}, map[string]int64{"shop": 72}},
 	}

@@ -17,7 +17,7 @@ type match func(e datasetEntry) bool
 func all(datasetEntry) bool { return true }
 
 func eq(name, value string) match {
-	return func(e datasetEntry) bool { return e.get(name) == value }
+	return func(e datasetEntry) bool { return e.Get(name) == value }
 }
 
 func and(ms ...match) match {
@@ -65,7 +65,7 @@ func TestGroupsCountExactly(t *testing.T) {
 				total++
 				path := ""
 				for _, f := range tt.by {
-					path += "/" + e.get(f)
+					path += "/" + e.Get(f)
 					want[path]++
 				}
 			}
@@ -158,14 +158,14 @@ func TestFrequencyCountsExactly(t *testing.T) {
 			want := map[string][]int64{}
 			var total int64
 			for _, e := range entries {
-				if e.time < tt.from.UnixNano() || e.time >= tt.to.UnixNano() || !tt.want(e) {
+				if e.Time < tt.from.UnixNano() || e.Time >= tt.to.UnixNano() || !tt.want(e) {
 					continue
 				}
-				src := e.get("source")
+				src := e.Get("source")
 				if want[src] == nil {
 					want[src] = make([]int64, tt.buckets)
 				}
-				want[src][(e.time-tt.from.UnixNano())/int64(tt.step)]++
+				want[src][(e.Time-tt.from.UnixNano())/int64(tt.step)]++
 				total++
 			}
 			if ans.Total != total {

@@ -7,10 +7,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"testing"
 
@@ -94,4 +96,91 @@ func PushJSON(t testing.TB, base string, body []byte) {
 		msg, _ := io.ReadAll(resp.Body)
 		t.Fatalf("push: %d %s", resp.StatusCode, msg)
 	}
+}
+
+// Entry is one entry of a push request, read without the code under test
+// (tests count their expectations from it): its time (ns), stream labels,
+// structured metadata and the fields of its JSON line, as text.
+type Entry struct {
+	Time                   int64
+	Labels, Metadata, Body map[string]string
+}
+
+// Get returns a field of the entry: a label, else structured metadata,
+// else a field of the line ("" when it has none).
+func (e Entry) Get(name string) string {
+	if v, ok := e.Labels[name]; ok {
+		return v
+	}
+	if v, ok := e.Metadata[name]; ok {
+		return v
+	}
+	return e.Body[name]
+}
+
+// ReadPushJSON reads the entries of a push request in Loki's JSON form
+// (testdata/loki/dataset.json), whose lines are JSON objects.
+func ReadPushJSON(t testing.TB, body []byte) []Entry {
+	t.Helper()
+	var push struct {
+		Streams []struct {
+			Stream map[string]string `json:"stream"`
+			Values [][]json.RawMessage
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal(body, &push); err != nil {
+		t.Fatal(err)
+	}
+	var out []Entry
+	for _, s := range push.Streams {
+		for _, v := range s.Values {
+			var ts, line string
+			if err := json.Unmarshal(v[0], &ts); err != nil {
+				t.Fatal(err)
+			}
+			n, err := strconv.ParseInt(ts, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(v[1], &line); err != nil {
+				t.Fatal(err)
+			}
+			var fields map[string]any
+			if err := json.Unmarshal([]byte(line), &fields); err != nil {
+				t.Fatal(err)
+			}
+			e := Entry{Time: n, Labels: s.Stream, Metadata: map[string]string{}, Body: map[string]string{}}
+			for k, v := range fields {
+				e.Body[k] = fmt.Sprint(v)
+			}
+			if len(v) > 2 {
+				if err := json.Unmarshal(v[2], &e.Metadata); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// SidekickBodies are the push request bodies a recording of Falcosidekick's
+// Loki output holds (testdata/falcosidekick/loki-*.json), in the order it
+// sent them.
+func SidekickBodies(t testing.TB, path string) []json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Bodies []json.RawMessage `json:"falcosidekick_push_bodies"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(rec.Bodies) == 0 {
+		t.Fatalf("%s: no push bodies", path)
+	}
+	return rec.Bodies
 }
