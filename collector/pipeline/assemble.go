@@ -15,11 +15,10 @@ func (p *Pipeline) cmdRecord(e *event.Exec, proc proctable.Process) record.Recor
 	r.Cmdline = record.CommandLine(e.Args, e.ArgsTruncated)
 	r.PID, r.PPID = uint64(proc.TGID), uint64(proc.PPID)
 	r.UID, r.GID, r.LoginUID = uint64(proc.UID), uint64(proc.GID), uint64(proc.LoginUID)
-	var alt uint32
-	if r.ContainerID != "" {
-		alt, _ = p.table.ContainerInit(proc.PidNS, proc.CgroupID)
-	}
-	r.User = p.users.Name(proc.TGID, alt, r.ContainerID, proc.UID)
+	r.User = p.users.Name(proc.TGID, r.ContainerID, proc.UID, func() uint32 {
+		init, _ := p.table.ContainerInit(proc.PidNS, proc.CgroupID)
+		return init
+	})
 	r.TTY = proc.TTY
 	r.ShellID, r.ShellDistance = uint64(proc.ShellID), uint64(proc.ShellDistance)
 	r.ExecID, r.ParentExecID = proc.ExecID, proc.ParentExecID

@@ -36,8 +36,9 @@ func newUsers(procRoot string) *users {
 }
 
 // Name returns the user name of uid for a process, or "" when unknown.
-// alt is another process of the same container (its init), or 0.
-func (u *users) Name(pid, alt uint32, containerID string, uid uint32) string {
+// alt, asked only when the container's passwd is not cached yet, is
+// another process of the same container (its init), or 0.
+func (u *users) Name(pid uint32, containerID string, uid uint32, alt func() uint32) string {
 	names, ok := u.byRoot[containerID]
 	if !ok {
 		if last, tried := u.missing[containerID]; tried && u.now().Sub(last) < retryMissing {
@@ -51,8 +52,8 @@ func (u *users) Name(pid, alt uint32, containerID string, uid uint32) string {
 		roots := []string{strconv.FormatUint(uint64(pid), 10)}
 		if containerID == "" {
 			roots = []string{"1", roots[0], "self"}
-		} else if alt != 0 && alt != pid {
-			roots = append(roots, strconv.FormatUint(uint64(alt), 10))
+		} else if a := alt(); a != 0 && a != pid {
+			roots = append(roots, strconv.FormatUint(uint64(a), 10))
 		}
 		var found bool
 		for _, root := range roots {

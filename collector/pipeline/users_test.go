@@ -50,7 +50,7 @@ func TestUsers(t *testing.T) {
 			s.before()
 		}
 		now = now.Add(s.advance)
-		if got := u.Name(s.pid, s.alt, s.container, s.uid); got != s.want {
+		if got := u.Name(s.pid, s.container, s.uid, func() uint32 { return s.alt }); got != s.want {
 			t.Errorf("%s: Name(%d, %q, %d) = %q, want %q", s.name, s.pid, s.container, s.uid, got, s.want)
 		}
 	}
@@ -78,7 +78,7 @@ func TestUsersHostFallback(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := newUsers(proc).Name(4242, 0, "", 5); got != tt.want {
+			if got := newUsers(proc).Name(4242, "", 5, func() uint32 { return 0 }); got != tt.want {
 				t.Errorf("Name = %q, want %q", got, tt.want)
 			}
 		})
