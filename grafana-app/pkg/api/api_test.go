@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/activityaudit/activityaudit/pkg/field"
 	"github.com/activityaudit/activityaudit/pkg/filter"
 	"github.com/activityaudit/activityaudit/pkg/link"
@@ -21,7 +23,7 @@ import (
 // value.
 func TestHandWrittenAnswersMatchTheirTypes(t *testing.T) {
 	r := record.Record{Time: 1795687500500000000, Source: field.Cmd, Host: "node-a", Comm: "sh", Cmdline: `sh -c "echo <&>"`, PID: 7, SessionEntry: true}
-	rec := answerRecordOf(&r)
+	rec := AnswerRecord{&r}
 	full := &TraceAnswer{
 		ID: "x", Session: "s", Status: StatusAmbiguous, Exact: true, KubeExec: &rec, Ambiguous: []AnswerRecord{rec, rec},
 		Candidates: []string{"a", "b\"c"}, User: "u", Start: "1", End: "2",
@@ -66,7 +68,7 @@ func TestHandWrittenAnswersMatchTheirTypes(t *testing.T) {
 func TestRecordJSON(t *testing.T) {
 	r := record.Record{Time: 1795687500500000000, Source: field.Net, Host: "h\n\"x\"", PID: 0, ServerPort: 443, Direction: "out"}
 	var m map[string]string
-	b, err := json.Marshal(answerRecordOf(&r))
+	b, err := json.Marshal(AnswerRecord{&r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +121,6 @@ func TestCursorRoundTrip(t *testing.T) {
 	}
 }
 
-func fnvString(h uint64, s string) uint64 { return fnvMore(h, []byte(s)) }
-
 // The policy events' links rely on AuditURL's base being a plain prefix.
 func TestAuditURLBaseIsAPrefix(t *testing.T) {
 	flt := filter.Filter{Terms: []filter.Term{{Field: "pod", Op: filter.Eq, Value: "a b&c", Offset: -1}}}
@@ -133,40 +133,47 @@ func TestAuditURLBaseIsAPrefix(t *testing.T) {
 	}
 }
 
-// recordIDByText is recordID as first written: FNV-1a over the time, the
-// label and metadata fields by name, and the encoded line.
-func recordIDByText(r *record.Record) uint64 {
-	h := uint64(fnvOffset)
-	for i := range 8 {
-		h = (h ^ uint64(byte(r.Time>>(8*i)))) * fnvPrime
-	}
-	for _, f := range field.All() {
-		if f.Role != field.Label && f.Role != field.Metadata {
-			continue
-		}
-		v, _ := r.Text(f.Name)
-		h = fnvString(h, v)
-		h = (h ^ 0xff) * fnvPrime
-	}
-	return fnvMore(h, r.AppendLine(nil))
-}
-
+// A record's id is the xxHash64 of its object's text after the id, the
+// same wherever the object is written; every field takes part in it.
 func TestRecordIDs(t *testing.T) {
-	var rs []*record.Record
-	for i := range 10 {
-		r := &record.Record{Time: int64(i) * 1e9, Source: field.Cmd, Host: "node-a", Pod: strings.Repeat("p", i*7),
-			Cmdline: strings.Repeat("x y ", i*13), PID: uint64(i), Session: fmt.Sprint(i)}
-		rs = append(rs, r)
-		ids := recordIDs(rs)
-		for j, r := range rs {
-			one, _ := recordID(r, nil)
-			if want := recordIDByText(r); one != want || ids[j] != want {
-				t.Fatalf("%d records, record %d: recordID %x, recordIDs %x, want %x", len(rs), j, one, ids[j], want)
-			}
-		}
+	base := record.Record{Time: 1795687500500000000, Source: field.Cmd, Host: "node-a", Pod: "web-1", Cmdline: "sh -c 'x'", PID: 7, Session: "s"}
+	variants := []struct {
+		name string
+		edit func(r *record.Record)
+	}{
+		{"as is", func(*record.Record) {}},
+		{"time", func(r *record.Record) { r.Time++ }},
+		{"label", func(r *record.Record) { r.Host = "node-b" }},
+		{"metadata", func(r *record.Record) { r.Session = "t" }},
+		{"body string", func(r *record.Record) { r.Cmdline = "sh -c 'y'" }},
+		{"body number", func(r *record.Record) { r.PID = 8 }},
+		{"field moved", func(r *record.Record) { r.Host, r.Pod = "web-1", "node-a" }},
+		{"field emptied", func(r *record.Record) { r.Pod = "" }},
 	}
-	if len(recordIDs(nil)) != 0 {
-		t.Error("ids of no records")
+	seen := map[uint64]string{}
+	for _, v := range variants {
+		r := base
+		v.edit(&r)
+		id, obj := recordID(&r, nil)
+		if prev, ok := seen[id]; ok {
+			t.Errorf("%s: id %x already given to %s", v.name, id, prev)
+		}
+		seen[id] = v.name
+		var m map[string]string
+		if err := json.Unmarshal(obj, &m); err != nil {
+			t.Fatalf("%s: %v: %s", v.name, err, obj)
+		}
+		if want := fmt.Sprintf("%016x", xxhash.Sum64(obj[idEnd+1:len(obj)-1])); m["id"] != want {
+			t.Errorf("%s: id %s, want %s", v.name, m["id"], want)
+		}
+		// Written after other text, the object and its id are the same.
+		at, id2 := appendRecord([]byte(`{"x":1},`), &r)
+		if id2 != id || string(at[len(`{"x":1},`):]) != string(obj) {
+			t.Errorf("%s: written after other text: %x %s, want %x %s", v.name, id2, at, id, obj)
+		}
+		if b, _ := json.Marshal(AnswerRecord{&r}); string(b) != string(obj) {
+			t.Errorf("%s: MarshalJSON %s, want %s", v.name, b, obj)
+		}
 	}
 }
 

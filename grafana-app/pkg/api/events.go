@@ -57,7 +57,7 @@ func (a *API) events(ctx context.Context, r *http.Request) (any, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendRecord(b, items[i].id, items[i].rec)
+		b = append(b, items[i].obj...)
 	}
 	b = append(b, ']')
 	if next != nil {

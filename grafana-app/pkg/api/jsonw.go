@@ -73,7 +73,7 @@ func (o *object) record(k string, r *AnswerRecord) {
 		o.b = append(o.b, "null"...)
 		return
 	}
-	o.b = appendRecord(o.b, r.id, r.rec)
+	o.b, _ = appendRecord(o.b, r.rec)
 }
 
 // records writes a list of records; an empty list is written only when
@@ -88,7 +88,7 @@ func (o *object) records(k string, rs []AnswerRecord, omitEmpty bool) {
 		if i > 0 {
 			o.b = append(o.b, ',')
 		}
-		o.b = appendRecord(o.b, rs[i].id, rs[i].rec)
+		o.b, _ = appendRecord(o.b, rs[i].rec)
 	}
 	o.b = append(o.b, ']')
 }

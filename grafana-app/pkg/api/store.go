@@ -3,10 +3,11 @@ package api
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/activityaudit/activityaudit/pkg/logql"
 	"github.com/activityaudit/activityaudit/pkg/loki"
@@ -33,15 +34,16 @@ func upstream(err error) error {
 	return &upstreamError{err}
 }
 
-// entry is a record with its id.
+// entry is a record with its id and its JSON object.
 type entry struct {
 	id  uint64
 	rec *record.Record
+	obj []byte // appendRecord's
 }
 
 // logs runs a log query (kind Range) and returns its records in the
-// query's direction, ties by id, each with its id. The records come from a
-// pool: call release once done with them.
+// query's direction, ties by id, each with its id and its JSON object. The
+// records and objects come from pools: call release once done with them.
 func (s store) logs(ctx context.Context, req logql.Request) (_ []entry, release func(), _ error) {
 	pooled := recordPool.Get().(*[]record.Record)
 	recs, err := s.decodeInto(ctx, req, false, *pooled)
@@ -49,25 +51,32 @@ func (s store) logs(ctx context.Context, req logql.Request) (_ []entry, release 
 		recordPool.Put(pooled)
 		return nil, nil, err
 	}
+	out := make([]entry, len(recs))
+	ends := make([]int, len(recs))
+	objs := answerBuffer(len(recs) * recordSizeHint)
+	for i := range recs {
+		objs, out[i].id = appendRecord(objs, &recs[i])
+		ends[i] = len(objs)
+	}
+	start := 0
+	for i := range recs {
+		out[i].rec, out[i].obj = &recs[i], objs[start:ends[i]:ends[i]]
+		start = ends[i]
+	}
 	release = func() {
+		releaseAnswer(objs)
 		if cap(recs) <= maxPooledRecords {
 			*pooled = recs
 			recordPool.Put(pooled)
 		}
 	}
-	ptrs := make([]*record.Record, len(recs))
-	for i := range recs {
-		ptrs[i] = &recs[i]
-	}
-	ids := recordIDs(ptrs)
-	out := make([]entry, len(recs))
-	for i := range recs {
-		out[i] = entry{id: ids[i], rec: &recs[i]}
-	}
-	// Pointers are sorted: records are large to move.
+	// Entries are sorted, not records: records are large to move.
 	sortByTime(out, func(e *entry) (int64, uint64) { return e.rec.Time, e.id }, req.Direction == logql.Forward)
 	return out, release, nil
 }
+
+// recordSizeHint is about the size of a record's JSON object.
+const recordSizeHint = 512
 
 // Record slices of the events answers are reused (no clearing of a large
 // allocation each time), up to a page's worth.
@@ -160,87 +169,16 @@ func (s store) matrix(ctx context.Context, req logql.Request) ([]loki.Series, er
 	return resp.Data.Matrix, nil
 }
 
-// recordID identifies a record by its Loki entry — time, stream labels,
-// structured metadata and line — the same whichever Loki (or embedded
-// store) answered and whichever query found it. Loki keeps one entry per
-// (stream, time, line), so distinct entries have distinct ids (up to
-// 64-bit hash collisions). buf is scratch space, returned for reuse.
-func recordID(r *record.Record, buf []byte) (uint64, []byte) {
-	buf = appendIdentity(buf[:0], r)
-	return fnv1a(buf), buf
-}
-
-// appendIdentity appends what recordID hashes: the time (8 bytes, little
-// endian), each stream-label and structured-metadata value in registry
-// order followed by 0xff (which no value holds), and the line as the
-// record encodes it.
-func appendIdentity(b []byte, r *record.Record) []byte {
-	b = binary.LittleEndian.AppendUint64(b, uint64(r.Time))
-	for _, v := range r.LokiLabelValues() {
-		b = append(b, v...)
-		b = append(b, 0xff)
-	}
-	return r.AppendLine(b)
-}
-
-// recordIDs is recordID of each record.
-func recordIDs(rs []*record.Record) []uint64 {
-	return hashAll(len(rs), func(b []byte, i int) []byte { return appendIdentity(b, rs[i]) })
-}
-
-// hashAll returns the FNV-1a hashes of n byte strings, the i-th appended
-// to b by item. They are hashed four at a time, interleaved: FNV-1a is a
-// chain of dependent multiplications, which the CPU overlaps when there
-// are several chains.
+// hashAll returns the xxHash64 of n byte strings, the i-th appended to a
+// scratch buffer by item.
 func hashAll(n int, item func(b []byte, i int) []byte) []uint64 {
 	hs := make([]uint64, n)
 	buf := make([]byte, 0, 4096)
-	var ends [5]int
-	for i := 0; i < n; i += 4 {
-		m := min(4, n-i)
-		buf = buf[:0]
-		for j := range m {
-			buf = item(buf, i+j)
-			ends[j+1] = len(buf)
-		}
-		var parts [4][]byte
-		for j := range m {
-			parts[j] = buf[ends[j]:ends[j+1]]
-		}
-		h := fnv1a4(parts)
-		copy(hs[i:i+m], h[:m])
+	for i := range hs {
+		buf = item(buf[:0], i)
+		hs[i] = xxhash.Sum64(buf)
 	}
 	return hs
-}
-
-// FNV-1a, 64 bits.
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-func fnv1a(b []byte) uint64 { return fnvMore(fnvOffset, b) }
-
-func fnvMore(h uint64, b []byte) uint64 {
-	for _, c := range b {
-		h = (h ^ uint64(c)) * fnvPrime
-	}
-	return h
-}
-
-// fnv1a4 is fnv1a of four byte strings, interleaved over their common
-// length.
-func fnv1a4(p [4][]byte) [4]uint64 {
-	n := min(len(p[0]), len(p[1]), len(p[2]), len(p[3]))
-	a, b, c, d := p[0][:n], p[1][:n], p[2][:n], p[3][:n]
-	ha, hb, hc, hd := uint64(fnvOffset), uint64(fnvOffset), uint64(fnvOffset), uint64(fnvOffset)
-	for i := range a {
-		ha = (ha ^ uint64(a[i])) * fnvPrime
-		hb = (hb ^ uint64(b[i])) * fnvPrime
-		hc = (hc ^ uint64(c[i])) * fnvPrime
-		hd = (hd ^ uint64(d[i])) * fnvPrime
-	}
-	return [4]uint64{fnvMore(ha, p[0][n:]), fnvMore(hb, p[1][n:]), fnvMore(hc, p[2][n:]), fnvMore(hd, p[3][n:])}
 }
 
 // sortByTime orders items by time, oldest first when forward, else newest

@@ -124,19 +124,17 @@ func (a *API) trace(ctx context.Context, r *http.Request) (any, error) {
 // traceAnswer answers what Find found.
 func traceAnswer(id string, f trace.Found) *TraceAnswer {
 	ans := &TraceAnswer{ID: id, Processes: []*TraceProcess{}}
-	var batch idBatch
 	if f.Session == nil {
-		ans.setMatch(f.Match, &batch)
+		ans.setMatch(f.Match)
 	} else {
-		ans.setSession(f.Session, &batch)
+		ans.setSession(f.Session)
 	}
-	batch.setIDs()
 	return ans
 }
 
 // setMatch answers a kube exec that opened no session.
-func (ans *TraceAnswer) setMatch(m *trace.Match, batch *idBatch) {
-	ans.KubeExec = batch.one(&m.KubeExec)
+func (ans *TraceAnswer) setMatch(m *trace.Match) {
+	ans.KubeExec = &AnswerRecord{&m.KubeExec}
 	ans.User = m.KubeExec.K8sUser
 	ans.Candidates = m.Candidates
 	switch m.Reason {
@@ -151,15 +149,15 @@ func (ans *TraceAnswer) setMatch(m *trace.Match, batch *idBatch) {
 	}
 }
 
-// setSession answers a session; batch gives its records their ids.
-func (ans *TraceAnswer) setSession(s *trace.Session, batch *idBatch) {
+// setSession answers a session.
+func (ans *TraceAnswer) setSession(s *trace.Session) {
 	ans.Session = s.ID
 	ans.Status, ans.Exact = whoStatus(s)
 	if k := s.KubeExec(); k != nil {
-		ans.KubeExec = batch.one(k)
+		ans.KubeExec = &AnswerRecord{k}
 	}
 	if len(s.KubeExecs) == 0 {
-		ans.Ambiguous = batch.all(s.Ambiguous)
+		ans.Ambiguous = answerRecords(s.Ambiguous)
 	}
 	ans.User = sessionUser(s)
 	if s.Start != 0 {
@@ -168,10 +166,9 @@ func (ans *TraceAnswer) setSession(s *trace.Session, batch *idBatch) {
 	}
 	var conv func(p *trace.Process) *TraceProcess
 	conv = func(p *trace.Process) *TraceProcess {
-		tp := &TraceProcess{Record: AnswerRecord{rec: &p.Record}, Entry: p.Entry, Orphan: p.Orphan, Exec: p.Exec, Inferred: p.Inferred}
-		batch.dsts = append(batch.dsts, &tp.Record)
+		tp := &TraceProcess{Record: AnswerRecord{&p.Record}, Entry: p.Entry, Orphan: p.Orphan, Exec: p.Exec, Inferred: p.Inferred}
 		if len(p.Conns) > 0 {
-			tp.Connections = batch.all(p.Conns)
+			tp.Connections = answerRecords(p.Conns)
 		}
 		for _, c := range p.Children {
 			tp.Children = append(tp.Children, conv(c))
@@ -182,7 +179,7 @@ func (ans *TraceAnswer) setSession(s *trace.Session, batch *idBatch) {
 		ans.Processes = append(ans.Processes, conv(p))
 	}
 	if len(s.Unattributed) > 0 {
-		ans.Unattributed = batch.all(s.Unattributed)
+		ans.Unattributed = answerRecords(s.Unattributed)
 	}
 	s.Walk(func(p *trace.Process, _ int) bool {
 		if !p.Inferred {
@@ -264,14 +261,12 @@ func (a *API) who(ctx context.Context, r *http.Request) (any, error) {
 	s := found.Session
 	ans := WhoAnswer{Session: s.ID, User: sessionUser(s)}
 	ans.Status, ans.Exact = whoStatus(s)
-	var batch idBatch
 	if k := s.KubeExec(); k != nil {
-		ans.KubeExec = batch.one(k)
+		ans.KubeExec = &AnswerRecord{k}
 	}
 	if len(s.KubeExecs) == 0 {
-		ans.Ambiguous = batch.all(s.Ambiguous)
+		ans.Ambiguous = answerRecords(s.Ambiguous)
 	}
-	batch.setIDs()
 	ans.Trace = link.TraceURL(a.cfg.GrafanaURL, s.ID, from, p.To)
 	return pooledJSON(append(ans.appendJSON(answerBuffer(512)), '\n')), nil
 }

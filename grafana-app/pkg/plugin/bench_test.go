@@ -220,14 +220,18 @@ func raw(b *testing.B, target string, reqs []*http.Request) int64 {
 	return n
 }
 
-func BenchmarkResources(b *testing.B) {
-	base := benchStore(b)
+// benchCase is a resource call of the benchmarks.
+type benchCase struct {
+	name string
+	path string
+}
+
+// benchCases are the calls the benchmarks time, over the bench store at
+// base (app answers from it: the second page needs the first's cursor).
+func benchCases(b *testing.B, app *instance) []benchCase {
 	from, to := strconv.FormatInt(benchEnd.Add(-24*time.Hour).UnixMilli(), 10), strconv.FormatInt(benchEnd.UnixMilli(), 10)
 	rng := []string{"from", from, "to", to}
 	with := func(kv ...string) []string { return append(append([]string{}, rng...), kv...) }
-	app := newInstance(b, base, map[string]any{"queryTimeout": "2m"})
-	rec := newRecorder(b, base)
-	recording := newInstance(b, rec.url, map[string]any{"queryTimeout": "2m"})
 
 	var all struct{ Total int }
 	if status, body := app.call(b, "Editor", q("/groups", rng...)); status != 200 || json.Unmarshal(body, &all) != nil {
@@ -235,15 +239,11 @@ func BenchmarkResources(b *testing.B) {
 	}
 	b.Logf("bench store: %d records over 24 h; trace of session %s", all.Total, benchSession)
 
-	// The second page needs a cursor from the first.
 	var first struct{ Next string }
 	if status, body := app.call(b, "Editor", q("/events", with("limit", "100")...)); status != 200 || json.Unmarshal(body, &first) != nil {
 		b.Fatalf("first page: %d %s", status, body)
 	}
-	cases := []struct {
-		name string
-		path string
-	}{
+	return []benchCase{
 		{"events", q("/events", with("limit", "100")...)},
 		{"events_next_page", q("/events", with("limit", "100", "cursor", first.Next)...)},
 		{"events_body_filter", q("/events", with("limit", "100", "filter", `comm!="bash"`)...)},
@@ -258,6 +258,14 @@ func BenchmarkResources(b *testing.B) {
 		{"policy_events", q("/policy-events", with("limit", "100")...)},
 		{"fields", "/fields"},
 	}
+}
+
+func BenchmarkResources(b *testing.B) {
+	base := benchStore(b)
+	app := newInstance(b, base, map[string]any{"queryTimeout": "2m"})
+	rec := newRecorder(b, base)
+	recording := newInstance(b, rec.url, map[string]any{"queryTimeout": "2m"})
+	cases := benchCases(b, app)
 	for _, c := range cases {
 		rec.mu.Lock()
 		rec.reqs = nil
@@ -301,4 +309,89 @@ func BenchmarkResources(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkBackendWork times what the backend itself does for each
+// resource: the store's answers are recorded once and served again from
+// memory, so that backend-us less canned-us (the same requests sent
+// directly to the canned answers) is the backend's own work — decoding,
+// correlating, writing the answer — free of the store's time and its
+// noise.
+//
+//	go test ./grafana-app/pkg/plugin -run '^$' -bench BackendWork -benchtime 1001x
+func BenchmarkBackendWork(b *testing.B) {
+	base := benchStore(b)
+	canned := newCanned(b, base)
+	app := newInstance(b, canned.url, map[string]any{"queryTimeout": "2m"})
+	for _, c := range benchCases(b, newInstance(b, base, map[string]any{"queryTimeout": "2m"})) {
+		canned.mu.Lock()
+		canned.reqs = nil
+		canned.mu.Unlock()
+		if status, body := app.call(b, "Editor", c.path); status != 200 {
+			b.Fatalf("%s: %d %s", c.name, status, body)
+		}
+		reqs := canned.reqs
+		b.Run(c.name, func(b *testing.B) {
+			var backend, direct []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if status, body := app.call(b, "Editor", c.path); status != 200 {
+					b.Fatalf("%d %s", status, body)
+				}
+				backend = append(backend, time.Since(t0))
+				t1 := time.Now()
+				raw(b, canned.url, reqs)
+				direct = append(direct, time.Since(t1))
+			}
+			bm, dm := median(backend), median(direct)
+			b.ReportMetric(float64(bm.Nanoseconds())/1000, "backend-us")
+			b.ReportMetric(float64(dm.Nanoseconds())/1000, "canned-us")
+			b.ReportMetric(float64(bm-dm)/1000, "work-us")
+		})
+	}
+}
+
+// canned answers each request as the store first did, from memory.
+type canned struct {
+	url     string
+	mu      sync.Mutex
+	reqs    []*http.Request
+	answers map[string][]byte
+}
+
+func newCanned(b *testing.B, target string) *canned {
+	c := &canned{answers: map[string][]byte{}}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.URL.RequestURI()
+		c.mu.Lock()
+		c.reqs = append(c.reqs, r.Clone(context.Background()))
+		body, ok := c.answers[key]
+		c.mu.Unlock()
+		if !ok {
+			resp, err := http.Get(target + key)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			body, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				http.Error(w, fmt.Sprintf("%d %v %s", resp.StatusCode, err, body), http.StatusBadGateway)
+				return
+			}
+			c.mu.Lock()
+			c.answers[key] = body
+			c.mu.Unlock()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { srv.Close() })
+	c.url = "http://" + ln.Addr().String()
+	return c
 }
