@@ -107,7 +107,12 @@ func (f Filter) String() string {
 	if len(f.Terms) == 0 {
 		return ""
 	}
-	return string(f.AppendText(make([]byte, 0, f.textSize())))
+	var buf [256]byte // most filters' text: one allocation, the string's
+	b := buf[:0]
+	if n := f.textSize(); n > len(buf) {
+		b = make([]byte, 0, n)
+	}
+	return string(f.AppendText(b))
 }
 
 // AppendText appends the filter's canonical text (as String prints it).

@@ -36,7 +36,11 @@ func AuditURL(base string, from, to time.Time, sources []field.Source, flt filte
 	base = strings.TrimRight(base, "/")
 	var text [256]byte // the filter's text, escaped into the link
 	t := flt.AppendText(text[:0])
-	b := make([]byte, 0, len(base)+len(AppPath)+len("/audit?from=&to=&filter=")+2*20+3*len(t))
+	var buf [512]byte // most links: one allocation, the string's
+	b := buf[:0]
+	if n := len(base) + len(AppPath) + len("/audit?from=&to=&filter=") + 2*20 + 3*len(t); n > len(buf) {
+		b = make([]byte, 0, n)
+	}
 	b = append(b, base...)
 	b = append(b, AppPath...)
 	b = append(b, "/audit?from="...)

@@ -106,8 +106,9 @@ func (a *API) policyEvents(ctx context.Context, r *http.Request) (any, error) {
 	if next != nil {
 		ans.Next = next.String()
 	}
+	links := make([]ActivityLink, len(alerts))
 	for i := range alerts {
-		ans.Events[i] = a.policyEvent(&alerts[i], full)
+		ans.Events[i] = a.policyEvent(&alerts[i], full, &links[i])
 	}
 	return pooledJSON(append(ans.appendJSON(answerBuffer(1024*len(alerts))), '\n')), nil
 }
@@ -121,59 +122,23 @@ func (a *API) alerts(ctx context.Context, from, to time.Time, limit int, cur *cu
 	if err != nil {
 		return nil, upstream(err)
 	}
-	streams := alertStreams(logs.Entries)
+	labels := make([][]loki.Label, len(logs.Entries))
 	lines := make([]string, len(logs.Entries))
 	for i := range logs.Entries {
+		labels[i] = sortedLabels(logs.Entries[i].Stream)
 		lines[i] = logs.Entries[i].Line()
 	}
 	ids := hashAll(len(logs.Entries), func(b []byte, i int) []byte {
-		return alertIdentity(b, logs.Entries[i].Time, streams[i].key, lines[i])
+		return alertIdentity(b, logs.Entries[i].Time, labels[i], lines[i])
 	})
 	alerts := make([]alertEntry, 0, len(logs.Entries))
 	for i := range logs.Entries {
 		e := &logs.Entries[i]
 		if !cur.skip(e.Time, ids[i]) {
-			alerts = append(alerts, alertEntry{ids[i], policy.Read(streams[i].labels, e.Time, lines[i])})
+			alerts = append(alerts, alertEntry{ids[i], policy.Read(labels[i], e.Time, lines[i])})
 		}
 	}
 	return alerts, nil
-}
-
-// alertStream is what the alerts of one stream share: the stream labels,
-// sorted by name, and their part of the alerts' ids.
-type alertStream struct {
-	labels []loki.Label
-	key    []byte
-}
-
-// alertStreams is each entry's alertStream, made once per stream.
-func alertStreams(entries []loki.LogEntry) []*alertStream {
-	out := make([]*alertStream, len(entries))
-	var prev []loki.Label
-	var cur *alertStream
-	for i := range entries {
-		ls := entries[i].Stream
-		if cur == nil || !sameLabels(ls, prev) {
-			cur, prev = newAlertStream(ls), ls
-		}
-		out[i] = cur
-	}
-	return out
-}
-
-// sameLabels reports whether a and b are the same slice (the entries of
-// one stream share it).
-func sameLabels(a, b []loki.Label) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
-}
-
-func newAlertStream(ls []loki.Label) *alertStream {
-	s := &alertStream{labels: sortedLabels(ls)}
-	for _, l := range s.labels {
-		s.key = append(append(s.key, l.Name...), 0xff)
-		s.key = append(append(s.key, l.Value...), 0xff)
-	}
-	return s
 }
 
 // sortedLabels returns labels sorted by name, a repeated name once with
@@ -205,16 +170,23 @@ func strictlySorted(ls []loki.Label) bool {
 // alertIdentity appends what identifies an alert's Loki entry, for its id:
 // the time (8 bytes, little endian), the stream labels sorted by name,
 // each name and value followed by 0xff, and the line.
-func alertIdentity(b []byte, t int64, labels []byte, line string) []byte {
+func alertIdentity(b []byte, t int64, labels []loki.Label, line string) []byte {
 	b = binary.LittleEndian.AppendUint64(b, uint64(t))
-	b = append(b, labels...)
+	for _, l := range labels {
+		b = append(append(b, l.Name...), 0xff)
+		b = append(append(b, l.Value...), 0xff)
+	}
 	return append(b, line...)
 }
 
-func (a *API) policyEvent(e *alertEntry, full map[string]string) PolicyEvent {
+// policyEvent answers an alert; its activity link, when it has one, is
+// written into room.
+func (a *API) policyEvent(e *alertEntry, full map[string]string, room *ActivityLink) PolicyEvent {
 	al := &e.a
+	var id [16]byte
+	putID(id[:], e.id)
 	ev := PolicyEvent{
-		ID: string(appendID(nil, e.id)), Time: strconv.FormatInt(al.Time, 10),
+		ID: string(id[:]), Time: strconv.FormatInt(al.Time, 10),
 		Rule: al.Rule, Priority: al.Priority, Source: al.Source, Hostname: al.Hostname, Tags: al.Tags,
 		Output: al.Output, Format: al.Format, UUID: al.UUID, Fields: al.Fields,
 		Namespace: al.Namespace, Pod: al.Pod, ContainerID: al.ContainerID, ContainerName: al.ContainerName, K8sUser: al.K8sUser,
@@ -223,12 +195,14 @@ func (a *API) policyEvent(e *alertEntry, full map[string]string) PolicyEvent {
 	if scope := al.Scope(full[al.ContainerPrefix()]); len(scope.Terms) > 0 {
 		from, to := PolicyWindow.Range(t, t)
 		from, to = from.Truncate(time.Millisecond), to.Truncate(time.Millisecond)
-		path := link.AuditURL("", from, to, nil, scope)
-		ev.Activity = &ActivityLink{
+		// AuditURL with a base is the base (less a trailing slash) and
+		// the path: the path is the link's tail.
+		abs := link.AuditURL(a.cfg.GrafanaURL, from, to, nil, scope)
+		*room = ActivityLink{
 			Filter: scope.String(), From: ms(from), To: ms(to),
-			// AuditURL with a base is the base (less a trailing slash) and the path.
-			Path: path, Link: strings.TrimRight(a.cfg.GrafanaURL, "/") + path,
+			Path: abs[len(strings.TrimRight(a.cfg.GrafanaURL, "/")):], Link: abs,
 		}
+		ev.Activity = room
 	}
 	if al.AuditID != "" {
 		from, to := link.DefaultWindow.Range(t, t)

@@ -207,9 +207,9 @@ func outputFields(output string) textFields {
 			return out
 		}
 		start, end := wordStart(rest[:eq]), eq+wordEnd(rest[eq:])
-		word := rest[start:end]
+		// The word's first "=" is at eq: none is before it in rest.
+		k, v := strings.TrimLeft(rest[start:eq], "("), rest[eq+1:end]
 		rest = rest[end:]
-		k, v, _ := strings.Cut(strings.TrimLeft(word, "("), "=")
 		dst := out.field(k)
 		if dst == nil {
 			continue
@@ -228,13 +228,23 @@ func wordStart(s string) int {
 		if r >= utf8.RuneSelf {
 			r, size = utf8.DecodeLastRuneInString(s[:i])
 		}
-		if unicode.IsSpace(r) {
+		if isSpace(r) {
 			return i
 		}
 		i -= size
 	}
 	return 0
 }
+
+// isSpace is unicode.IsSpace, by table for ASCII.
+func isSpace(r rune) bool {
+	if r < utf8.RuneSelf {
+		return asciiSpace[r]
+	}
+	return unicode.IsSpace(r)
+}
+
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // wordEnd is where the first word of s ends: at its first white space.
 func wordEnd(s string) int {
@@ -243,7 +253,7 @@ func wordEnd(s string) int {
 		if r >= utf8.RuneSelf {
 			r, size = utf8.DecodeRuneInString(s[i:])
 		}
-		if unicode.IsSpace(r) {
+		if isSpace(r) {
 			return i
 		}
 		i += size
