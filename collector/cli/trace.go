@@ -191,7 +191,7 @@ func writeTrace(w io.Writer, s *trace.Session, c clock, width int) {
 	line("")
 	for _, it := range s.Flatten() {
 		p := it.Process
-		r := &p.Record
+		r := p.Record
 		cmdline := r.Cmdline
 		if p.Inferred || cmdline == "" {
 			cmdline = r.Comm
@@ -293,10 +293,10 @@ func sessionUser(s *trace.Session) string {
 // else the first process's.
 func whereRecord(s *trace.Session) *record.Record {
 	if s.Entry != nil {
-		return &s.Entry.Record
+		return s.Entry.Record
 	}
 	if len(s.Roots) > 0 {
-		return &s.Roots[0].Record
+		return s.Roots[0].Record
 	}
 	return nil
 }
@@ -358,7 +358,7 @@ func traceJSON(s *trace.Session) jsonTrace {
 	var conv func(p *trace.Process) *jsonProcess
 	conv = func(p *trace.Process) *jsonProcess {
 		j := &jsonProcess{
-			Record: rawRecord(&p.Record), Entry: p.Entry, Orphan: p.Orphan, Exec: p.Exec, Inferred: p.Inferred,
+			Record: rawRecord(p.Record), Entry: p.Entry, Orphan: p.Orphan, Exec: p.Exec, Inferred: p.Inferred,
 			Connections: rawRecords(p.Conns),
 		}
 		for _, ch := range p.Children {

@@ -60,7 +60,7 @@ func Find(ctx context.Context, q Querier, id string, from, to time.Time, w Windo
 	if len(s.KubeExecs) > 0 || s.Entry == nil || s.Probe {
 		return Found{Session: s}, nil
 	}
-	e := &s.Entry.Record
+	e := s.Entry.Record
 	var kubeExecs []record.Record
 	if e.AuditID != "" {
 		kubeExecs, err = events(ctx, q, from, to, field.KubeExec, filter.Term{Field: "audit_id", Value: e.AuditID})

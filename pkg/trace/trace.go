@@ -66,10 +66,11 @@ type Session struct {
 
 // Process is one program run by a process of the session.
 type Process struct {
-	// Record is the process's cmd record. For an Inferred process it is made
-	// from its first connection: scope and process fields only, the time and
-	// source of that connection.
-	Record record.Record
+	// Record is the process's cmd record, one of those given to Build (not
+	// a copy). For an Inferred process it is made from its first
+	// connection: scope and process fields only, the time and source of
+	// that connection.
+	Record *record.Record
 	// Entry marks the session's entry process.
 	Entry bool
 	// Orphan marks a root whose parent is not among the session's records.
@@ -132,7 +133,7 @@ func Build(records []record.Record) *Session {
 			s.KubeExecs = append(s.KubeExecs, *r)
 		case field.Cmd:
 			p := b.new()
-			p.Record, p.Entry, p.order = *r, r.SessionEntry, i
+			p.Record, p.Entry, p.order = r, r.SessionEntry, i
 			b.add(p)
 			s.Probe = s.Probe || r.Probe
 		case field.Net:
@@ -159,7 +160,8 @@ func Build(records []record.Record) *Session {
 		p := b.at(n.ExecID, n.Time)
 		if p == nil {
 			p = b.new()
-			p.Record, p.Inferred, p.order = processOf(n.Record), true, n.order
+			rec := processOf(n.Record)
+			p.Record, p.Inferred, p.order = &rec, true, n.order
 			b.add(p)
 		}
 		p.Conns = append(p.Conns, *n.Record)
@@ -267,7 +269,7 @@ func (b *builder) link() {
 	}
 	slices.SortStableFunc(b.all, compareProcs)
 	for _, p := range slices.Backward(b.all) {
-		r := &p.Record
+		r := p.Record
 		parent, exec := p.prev, true // a later program of the same process (the collector's naming)
 		switch {
 		case parent != nil:

@@ -118,6 +118,36 @@ func (s store) decodeInto(ctx context.Context, req logql.Request, sorted bool, d
 	return recs, nil
 }
 
+// requestStore is store for one request: the records it decodes come from
+// recordPool, and go back to it with release, once the answer is written.
+type requestStore struct {
+	store
+	held []*[]record.Record
+}
+
+// Records makes requestStore a trace.Querier, as store.
+func (s *requestStore) Records(ctx context.Context, req logql.Request) ([]record.Record, error) {
+	pooled := recordPool.Get().(*[]record.Record)
+	recs, err := s.decodeInto(ctx, req, true, *pooled)
+	if err != nil {
+		recordPool.Put(pooled)
+		return nil, err
+	}
+	*pooled = recs
+	s.held = append(s.held, pooled)
+	return recs, nil
+}
+
+// release gives the records back: nothing may use them after.
+func (s *requestStore) release() {
+	for _, p := range s.held {
+		if cap(*p) <= maxPooledRecords {
+			recordPool.Put(p)
+		}
+	}
+	s.held = nil
+}
+
 // Records makes store a trace.Querier: the records in the query's
 // direction, ties in Loki's order (as record.FromStreams orders them).
 func (s store) Records(ctx context.Context, req logql.Request) ([]record.Record, error) {

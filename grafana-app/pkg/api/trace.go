@@ -90,7 +90,9 @@ func (a *API) trace(ctx context.Context, r *http.Request) (any, error) {
 	if strings.TrimSpace(id) == "" {
 		return nil, badParam("id", "give a session or an audit id")
 	}
-	found, err := trace.Find(ctx, a.store, id, p.From, p.To, trace.Window{})
+	q := &requestStore{store: a.store}
+	defer q.release() // the answer is written out below
+	found, err := trace.Find(ctx, q, id, p.From, p.To, trace.Window{})
 	if errors.Is(err, trace.ErrNotFound) {
 		what := "session"
 		if trace.IsAuditID(id) {
@@ -105,7 +107,7 @@ func (a *API) trace(ctx context.Context, r *http.Request) (any, error) {
 		// The kube exec record names its session itself (the collector
 		// writes it when it knows): trace.Find correlates only by entry
 		// processes, so follow the record's own word.
-		byRecord, err := trace.Find(ctx, a.store, m.KubeExec.Session, p.From, p.To, trace.Window{})
+		byRecord, err := trace.Find(ctx, q, m.KubeExec.Session, p.From, p.To, trace.Window{})
 		if err != nil && !errors.Is(err, trace.ErrNotFound) {
 			return nil, err
 		}
@@ -166,7 +168,7 @@ func (ans *TraceAnswer) setSession(s *trace.Session) {
 	}
 	var conv func(p *trace.Process) *TraceProcess
 	conv = func(p *trace.Process) *TraceProcess {
-		tp := &TraceProcess{Record: AnswerRecord{&p.Record}, Entry: p.Entry, Orphan: p.Orphan, Exec: p.Exec, Inferred: p.Inferred}
+		tp := &TraceProcess{Record: AnswerRecord{p.Record}, Entry: p.Entry, Orphan: p.Orphan, Exec: p.Exec, Inferred: p.Inferred}
 		if len(p.Conns) > 0 {
 			tp.Connections = answerRecords(p.Conns)
 		}
@@ -251,7 +253,9 @@ func (a *API) who(ctx context.Context, r *http.Request) (any, error) {
 		return nil, badParam("session", "give the session of a record (an exec_id such as node-a:1795687500000000000:9001)")
 	}
 	from := p.From.Add(-WhoLookback)
-	found, err := trace.Find(ctx, a.store, session, from, p.To, trace.Window{})
+	q := &requestStore{store: a.store}
+	defer q.release() // the answer is written out below
+	found, err := trace.Find(ctx, q, session, from, p.To, trace.Window{})
 	if errors.Is(err, trace.ErrNotFound) {
 		return nil, notFound("session %q: no records between %s and %s", session, from.UTC().Format(time.RFC3339), p.To.UTC().Format(time.RFC3339))
 	}
