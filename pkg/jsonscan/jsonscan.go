@@ -234,6 +234,9 @@ func (v Value) Str(key string) (string, error) {
 
 // Uint reads an unsigned integer field (also from a string holding one).
 func (v Value) Uint(key string) (uint64, error) {
+	if u, ok := shortUint(v); ok {
+		return u, nil
+	}
 	switch v.Kind {
 	case Number, String:
 		u, err := strconv.ParseUint(v.Text, 10, 64)
@@ -245,6 +248,23 @@ func (v Value) Uint(key string) (uint64, error) {
 		return 0, nil
 	}
 	return 0, fmt.Errorf("field %s: want an unsigned integer", key)
+}
+
+// shortUint reads a number of at most 19 digits (which cannot overflow)
+// without strconv: most fields' numbers.
+func shortUint(v Value) (uint64, bool) {
+	if v.Kind != Number || len(v.Text) == 0 || len(v.Text) > 19 {
+		return 0, false
+	}
+	var u uint64
+	for i := 0; i < len(v.Text); i++ {
+		c := v.Text[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		u = u*10 + uint64(c)
+	}
+	return u, true
 }
 
 // Boolean reads a boolean field (also from a string holding one).

@@ -117,3 +117,33 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestValueUint(t *testing.T) {
+	tests := []struct {
+		name string
+		v    Value
+		want uint64
+		err  bool
+	}{
+		{"zero", Value{Kind: Number, Text: "0"}, 0, false},
+		{"short", Value{Kind: Number, Text: "9001"}, 9001, false},
+		{"19 digits", Value{Kind: Number, Text: "9999999999999999999"}, 9999999999999999999, false},
+		{"largest", Value{Kind: Number, Text: "18446744073709551615"}, 1<<64 - 1, false},
+		{"overflow", Value{Kind: Number, Text: "18446744073709551616"}, 0, true},
+		{"negative", Value{Kind: Number, Text: "-1"}, 0, true},
+		{"fraction", Value{Kind: Number, Text: "1.5"}, 0, true},
+		{"exponent", Value{Kind: Number, Text: "1e3"}, 0, true},
+		{"quoted", Value{Kind: String, Text: "42"}, 42, false},
+		{"quoted text", Value{Kind: String, Text: "4a"}, 0, true},
+		{"null", Value{Kind: Null}, 0, false},
+		{"bool", Value{Kind: Bool, Bool: true}, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.v.Uint("f")
+			if got != tt.want || (err != nil) != tt.err {
+				t.Errorf("Uint = %d, %v; want %d, error %v", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}

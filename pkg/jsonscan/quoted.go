@@ -219,7 +219,18 @@ func quotedValue(q string, i int) (Value, int, bool) {
 	case c == '\\':
 		s, j, ok := quotedString(q, i)
 		return Value{Kind: String, Text: s}, j, ok
-	case c == '-' || (c >= '0' && c <= '9'):
+	case c >= '0' && c <= '9':
+		// The usual number: digits alone (no fraction or exponent), no
+		// leading zero.
+		j := i + 1
+		for c != '0' && j < len(q) && q[j] >= '0' && q[j] <= '9' {
+			j++
+		}
+		if j == len(q) || (q[j] != '.' && q[j] != 'e' && q[j] != 'E' && (q[j] < '0' || q[j] > '9')) {
+			return Value{Kind: Number, Text: q[i:j]}, j, true
+		}
+		fallthrough
+	case c == '-':
 		var sc Scanner
 		sc.Reset(q)
 		sc.pos = i

@@ -104,6 +104,9 @@ func FuzzObjectQuoted(f *testing.F) {
 	f.Add(`{"comm":"bash","pid":9001,"probe":true,"x":null}`, false)
 	f.Add(`{"s":"q\"b","n":-0.5e+1}`, false)
 	f.Add(`{\"a\":\"b\"}`, true)
+	f.Add(`{"a":0,"b":12,"c":0.5,"d":3e2,"e":-4,"f":10E1}`, false)
+	f.Add(`{"a":01}`, false)
+	f.Add(`{"a":1x}`, false)
 	f.Fuzz(func(t *testing.T, s string, raw bool) {
 		q := s // raw: s is taken as the string's contents as they are
 		if !raw {
