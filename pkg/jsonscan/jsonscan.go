@@ -103,7 +103,18 @@ func SkipQuoted(s string, i int) int {
 		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 		next := i + 8
-		for m := specialBytes(x); m != 0; {
+		m := specialBytes(x)
+		if m != 0 {
+			// JSON inside a JSON string escapes all its quotes: take each
+			// \" of the word at once, unless two backslashes touch (\\).
+			const highs = 0x8080808080808080
+			b := zeroBytes(x^0x5c5c5c5c5c5c5c5c) & highs
+			if b&(b<<8) == 0 {
+				p := b & (zeroBytes(x^0x2222222222222222) & highs >> 8)
+				m &^= p | p<<8
+			}
+		}
+		for m != 0 {
 			k := bits.TrailingZeros64(m) / 8
 			switch c := w[k]; {
 			case c == '"':
@@ -176,11 +187,16 @@ func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' ||
 // not hold as it is: a quote, a backslash, a control character or a byte of
 // a non-ASCII character (exactly: no borrow runs from byte to byte).
 func specialBytes(x uint64) uint64 {
-	const low7, highs = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
-	zero := func(t uint64) uint64 { return ^((t&low7 + low7) | t | low7) }
+	const highs = 0x8080808080808080
 	control := ^((x&low7 + 0x6060606060606060) | x) // below 0x20: adding 0x60 leaves bit 7 clear
-	return (zero(x^0x2222222222222222) | zero(x^0x5c5c5c5c5c5c5c5c) | control | x) & highs
+	return (zeroBytes(x^0x2222222222222222) | zeroBytes(x^0x5c5c5c5c5c5c5c5c) | control | x) & highs
 }
+
+const low7 = 0x7f7f7f7f7f7f7f7f
+
+// zeroBytes sets the high bit of each zero byte of t, and only those (a
+// function of its own, not a closure, so that it is inlined).
+func zeroBytes(t uint64) uint64 { return ^((t&low7 + low7) | t | low7) }
 
 // plainBytes returns how many of the eight bytes of x (little endian: the
 // first byte is the lowest) a JSON string holds as they are, up to the

@@ -144,6 +144,9 @@ func TestSkipQuoted(t *testing.T) {
 func FuzzSkipQuoted(f *testing.F) {
 	f.Add(`{\"a\":\"b\"}" x`)
 	f.Add("0123456\\u00e9\x01abcdef\"")
+	f.Add(quotedLine)
+	f.Add(`0123456\\\"89\"\\\\"abcdef\"\"ghi"`)
+	f.Add(`abcdefg\"\\"\"\\\"xyz\n\"\u0041\"0123456789"`)
 	f.Fuzz(func(t *testing.T, s string) {
 		if got, want := SkipQuoted(s, 0), skipQuotedBytes(s, 0); got != want {
 			t.Fatalf("SkipQuoted(%q) = %d, want %d", s, got, want)
