@@ -21,3 +21,15 @@ func BenchmarkSkipQuoted(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendString writes a Falco alert's output text as a JSON
+// string.
+func BenchmarkAppendString(b *testing.B) {
+	s := "23:59:16.800000000: Notice A shell was spawned in a container with an attached terminal | evt_type=execve user=root " +
+		"process=bash container_id=000000000000 container_name=main k8s_pod_name=kube-system-app-8-e69fdc96-00048 k8s_ns_name=kube-system"
+	buf := make([]byte, 0, 512)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = AppendString(buf[:0], s)
+	}
+}

@@ -33,9 +33,19 @@ func AuditURL(base string, from, to time.Time, sources []field.Source, flt filte
 		}
 		flt = terms.And(flt)
 	}
-	base = strings.TrimRight(base, "/")
 	var text [256]byte // the filter's text, escaped into the link
-	t := flt.AppendText(text[:0])
+	return auditURL(base, from, to, flt.AppendText(text[:0]))
+}
+
+// AuditURLText is AuditURL for a filter given as its text (Filter.String),
+// for a caller that shows the text too.
+func AuditURLText(base string, from, to time.Time, filterText string) string {
+	var text [256]byte
+	return auditURL(base, from, to, append(text[:0], filterText...))
+}
+
+func auditURL(base string, from, to time.Time, t []byte) string {
+	base = strings.TrimRight(base, "/")
 	var buf [512]byte // most links: one allocation, the string's
 	b := buf[:0]
 	if n := len(base) + len(AppPath) + len("/audit?from=&to=&filter=") + 2*20 + 3*len(t); n > len(buf) {

@@ -68,6 +68,9 @@ func TestAuditURLFilterRoundTrip(t *testing.T) {
 		if q.Get("from") != "1795683600000" || q.Get("to") != "1795690800000" {
 			t.Errorf("range = %s..%s", q.Get("from"), q.Get("to"))
 		}
+		if byText, want := AuditURLText("http://g/", from, to, flt.String()), AuditURL("http://g", from, to, nil, flt); byText != want {
+			t.Errorf("AuditURLText = %s, want %s", byText, want)
+		}
 	}
 }
 

@@ -110,7 +110,7 @@ func (a *API) policyEvents(ctx context.Context, r *http.Request) (any, error) {
 	for i := range alerts {
 		ans.Events[i] = a.policyEvent(&alerts[i], full, &links[i])
 	}
-	return pooledJSON(append(ans.appendJSON(answerBuffer(1024*len(alerts))), '\n')), nil
+	return pooledJSON(append(ans.appendJSON(answerBuffer(1280*len(alerts))), '\n')), nil
 }
 
 // alerts reads the alerts between from and to (at most limit, newest
@@ -197,9 +197,10 @@ func (a *API) policyEvent(e *alertEntry, full map[string]string, room *ActivityL
 		from, to = from.Truncate(time.Millisecond), to.Truncate(time.Millisecond)
 		// AuditURL with a base is the base (less a trailing slash) and
 		// the path: the path is the link's tail.
-		abs := link.AuditURL(a.cfg.GrafanaURL, from, to, nil, scope)
+		text := scope.String()
+		abs := link.AuditURLText(a.cfg.GrafanaURL, from, to, text)
 		*room = ActivityLink{
-			Filter: scope.String(), From: ms(from), To: ms(to),
+			Filter: text, From: ms(from), To: ms(to),
 			Path: abs[len(strings.TrimRight(a.cfg.GrafanaURL, "/")):], Link: abs,
 		}
 		ev.Activity = room
