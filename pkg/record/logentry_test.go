@@ -112,26 +112,12 @@ func appendTextsSlow(b []byte, r *Record) []byte {
 	return b
 }
 
-func TestAppendTextsAndLokiLabelValues(t *testing.T) {
+func TestAppendTexts(t *testing.T) {
 	odd := sampleNet()
 	odd.Cmdline, odd.Comm, odd.Probe, odd.UID, odd.Source = "a\"\\\n\u2028\xff", "<&>", true, 0, "other"
 	for _, r := range []Record{sampleCmd(), sampleNet(), sampleKubeExec(), {}, odd} {
 		if got, want := string(r.AppendTexts(nil)), string(appendTextsSlow(nil, &r)); got != want {
 			t.Errorf("AppendTexts\n got %s\nwant %s", got, want)
-		}
-		vs := r.LokiLabelValues()
-		i := 0
-		for _, f := range field.All() {
-			if f.Role != field.Label && f.Role != field.Metadata {
-				continue
-			}
-			if v, _ := r.Text(f.Name); vs[i] != v {
-				t.Errorf("LokiLabelValues[%d] = %q, want %s %q", i, vs[i], f.Name, v)
-			}
-			i++
-		}
-		if i != LokiLabelFields {
-			t.Errorf("%d label and metadata fields, LokiLabelFields = %d", i, LokiLabelFields)
 		}
 	}
 }

@@ -533,27 +533,6 @@ func (r *Record) AppendTexts(b []byte) []byte {
 	return b
 }
 
-// LokiLabelFields is how many fields live outside the line: stream labels
-// and structured metadata.
-const LokiLabelFields = 10
-
-// LokiLabelValues returns the values of the stream-label and
-// structured-metadata fields, in registry order; "" when absent.
-func (r *Record) LokiLabelValues() [LokiLabelFields]string {
-	return [LokiLabelFields]string{
-		string(r.Source),
-		r.Cluster,
-		r.Host,
-		r.Namespace,
-		r.Workload,
-		r.Pod,
-		r.Container,
-		r.ContainerID,
-		r.ExecID,
-		r.Session,
-	}
-}
-
 // appendBody appends the JSON line body: every body field that is present,
 // in registry order.
 func (r *Record) appendBody(b []byte) []byte {

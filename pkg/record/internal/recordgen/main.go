@@ -169,32 +169,6 @@ func generate() ([]byte, error) {
 	p("}")
 	p("")
 
-	// Values outside the line.
-	var outside []field.Field
-	for _, f := range field.All() {
-		if f.Role == field.Label || f.Role == field.Metadata {
-			outside = append(outside, f)
-		}
-	}
-	p("// LokiLabelFields is how many fields live outside the line: stream labels")
-	p("// and structured metadata.")
-	p("const LokiLabelFields = %d", len(outside))
-	p("")
-	p("// LokiLabelValues returns the values of the stream-label and")
-	p("// structured-metadata fields, in registry order; \"\" when absent.")
-	p("func (r *Record) LokiLabelValues() [LokiLabelFields]string {")
-	p("	return [LokiLabelFields]string{")
-	for _, f := range outside {
-		if f.Name == "source" {
-			p("		string(r.Source),")
-			continue
-		}
-		p("		r.%s,", GoName(f.Name))
-	}
-	p("	}")
-	p("}")
-	p("")
-
 	// Body encoder.
 	p("// appendBody appends the JSON line body: every body field that is present,")
 	p("// in registry order.")
