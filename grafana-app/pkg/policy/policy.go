@@ -224,8 +224,13 @@ func outputFields(output string) textFields {
 // wordStart is where the last word of s begins: after its last white space.
 func wordStart(s string) int {
 	for i := len(s); i > 0; {
-		r, size := rune(s[i-1]), 1
-		if r >= utf8.RuneSelf {
+		c := s[i-1]
+		if c > ' ' && c < utf8.RuneSelf { // the usual byte: no space
+			i--
+			continue
+		}
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
 			r, size = utf8.DecodeLastRuneInString(s[:i])
 		}
 		if isSpace(r) {
@@ -249,8 +254,13 @@ var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': t
 // wordEnd is where the first word of s ends: at its first white space.
 func wordEnd(s string) int {
 	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
+		c := s[i]
+		if c > ' ' && c < utf8.RuneSelf { // the usual byte: no space
+			i++
+			continue
+		}
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
 			r, size = utf8.DecodeRuneInString(s[i:])
 		}
 		if isSpace(r) {
