@@ -24,7 +24,7 @@ func Generate(n int, start, end time.Time) []record.Record {
 		ns := []string{"shop", "payments", "search", "kube-system", "monitoring"}[i%5]
 		w := fmt.Sprintf("%s-app-%d", ns, i%10)
 		pods = append(pods, pod{ns, w, "Deployment", fmt.Sprintf("%s-%08x-%05d", w, r.Uint32(), i), "main",
-			fmt.Sprintf("%064x", r.Uint64()), fmt.Sprintf("node-%d", i%4)})
+			fmt.Sprintf("%016x%016x%016x%016x", r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64()), fmt.Sprintf("node-%d", i%4)})
 	}
 	comms := []string{"bash", "sh", "curl", "ls", "cat", "grep", "python3", "nginx", "ps", "apt-get"}
 	span := end.Sub(start)

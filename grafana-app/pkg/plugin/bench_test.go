@@ -10,7 +10,8 @@ package plugin_test
 //	go test ./grafana-app/pkg/plugin -run '^$' -bench . -benchtime 31x
 //
 // ACTIVITYAUDIT_BENCH_RECORDS sets the size. The store is built once in
-// $TMPDIR/activityaudit-app-bench-<records> and reused by later runs.
+// $TMPDIR/activityaudit-app-bench-v2-<records> and reused by later runs
+// (v2: container ids of 64 random hex digits).
 
 import (
 	"context"
@@ -64,7 +65,7 @@ func benchStore(b *testing.B) string {
 }
 
 func openBenchStore(n int) (string, error) {
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("activityaudit-app-bench-%d", n))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("activityaudit-app-bench-v2-%d", n))
 	marker := filepath.Join(dir, "complete")
 	_, err := os.Stat(marker)
 	build := err != nil

@@ -2,6 +2,7 @@ package syntax
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 )
@@ -38,6 +39,12 @@ type Matcher struct {
 	Type  MatchType
 	Value string
 	re    *regexp.Regexp // ^(?s:Value)$ for =~ and !~, compiled once
+	// prefix is set when Value is a literal followed by .* (the way a
+	// short container id is looked up): the regexp matches exactly the
+	// values that start with it, which is checked without the regexp, as
+	// Loki simplifies such expressions.
+	prefix   string
+	isPrefix bool
 }
 
 // NewMatcher returns a matcher with its regular expression (for =~ and !~)
@@ -50,8 +57,27 @@ func NewMatcher(t MatchType, name, value string) (*Matcher, error) {
 			return nil, err
 		}
 		m.re = re
+		m.prefix, m.isPrefix = literalPrefix(value)
 	}
 	return m, nil
+}
+
+// literalPrefix returns p when ^(?s:v)$ is p followed by .*.
+func literalPrefix(v string) (string, bool) {
+	re, err := syntax.Parse("(?s:"+v+")", syntax.Perl)
+	if err != nil {
+		return "", false
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) != 2 {
+		return "", false
+	}
+	lit, rest := re.Sub[0], re.Sub[1]
+	if lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 ||
+		rest.Op != syntax.OpStar || rest.Sub[0].Op != syntax.OpAnyChar {
+		return "", false
+	}
+	return string(lit.Rune), true
 }
 
 func compileAnchored(v string) (*regexp.Regexp, error) {
@@ -69,6 +95,9 @@ func (m *Matcher) Matches(v string) bool {
 		return v == m.Value
 	case MatchNotEqual:
 		return v != m.Value
+	}
+	if m.isPrefix {
+		return strings.HasPrefix(v, m.prefix) == (m.Type == MatchRegexp)
 	}
 	re := m.re
 	if re == nil {

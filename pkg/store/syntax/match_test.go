@@ -1,6 +1,9 @@
 package syntax
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 func TestMatcherMatches(t *testing.T) {
 	tests := []struct {
@@ -24,6 +27,17 @@ func TestMatcherMatches(t *testing.T) {
 		{"not regexp", mustMatcher(MatchNotRegexp, "a", "ba?sh"), "zsh", true},
 		{"not regexp matching", mustMatcher(MatchNotRegexp, "a", "ba?sh"), "bsh", false},
 		{"not regexp is anchored", mustMatcher(MatchNotRegexp, "a", "sh"), "bash", true},
+		{"prefix", mustMatcher(MatchRegexp, "a", "c5976.*"), "c59764735cd5", true},
+		{"prefix alone", mustMatcher(MatchRegexp, "a", "c5976.*"), "c5976", true},
+		{"prefix other", mustMatcher(MatchRegexp, "a", "c5976.*"), "c5977", false},
+		{"prefix not at start", mustMatcher(MatchRegexp, "a", "c5976.*"), "xc5976", false},
+		{"prefix then newline", mustMatcher(MatchRegexp, "a", "ab.*"), "ab\ncd", true},
+		{"prefix non-greedy", mustMatcher(MatchRegexp, "a", "ab.*?"), "abc", true},
+		{"prefix case-folded is a regexp", mustMatcher(MatchRegexp, "a", "(?i)ab.*"), "ABc", true},
+		{"prefix escaped dot", mustMatcher(MatchRegexp, "a", `a\..*`), "a.b", true},
+		{"prefix escaped dot other", mustMatcher(MatchRegexp, "a", `a\..*`), "axb", false},
+		{"not prefix", mustMatcher(MatchNotRegexp, "a", "ab.*"), "abc", false},
+		{"not prefix other", mustMatcher(MatchNotRegexp, "a", "ab.*"), "ba", true},
 		{"literal matcher compiles", &Matcher{Name: "a", Type: MatchRegexp, Value: "b+"}, "bbb", true},
 		{"literal invalid regexp", &Matcher{Name: "a", Type: MatchRegexp, Value: "("}, "(", false},
 	}
@@ -33,6 +47,24 @@ func TestMatcherMatches(t *testing.T) {
 				t.Fatalf("%s.Matches(%q) = %v", tc.m, tc.v, got)
 			}
 		})
+	}
+}
+
+// A literal followed by .* is checked as a prefix; every other expression
+// by the regexp. Both must agree with the regexp on every value.
+func TestMatcherPrefixAgreesWithRegexp(t *testing.T) {
+	values := []string{"", "a", "ab", "abc", "ABC", "a.b", "axb", "ab\n", "\nab", "é", "éa", "abé", "ba"}
+	for _, v := range []string{"ab.*", "ab.*?", "a\\..*", "(?i)ab.*", "ab(.*)", "ab.+", "é.*", ".*", "ab", "a.*b", "(?:ab).*", "ab[\\s\\S]*"} {
+		m := mustMatcher(MatchRegexp, "f", v)
+		re := regexp.MustCompile("^(?s:" + v + ")$")
+		for _, x := range values {
+			if got, want := m.Matches(x), re.MatchString(x); got != want {
+				t.Errorf("%s (prefix %q %v).Matches(%q) = %v, want %v", m, m.prefix, m.isPrefix, x, got, want)
+			}
+		}
+	}
+	if m := mustMatcher(MatchRegexp, "f", "c59764735cd5.*"); !m.isPrefix || m.prefix != "c59764735cd5" {
+		t.Errorf("a short container id's lookup is not a prefix: %q %v", m.prefix, m.isPrefix)
 	}
 }
 
