@@ -168,33 +168,74 @@ func toStreams(recs []record.Record) []stream.Stream {
 	return out
 }
 
-// recorder is a proxy in front of the store that keeps the requests the
-// app sends (used once per resource, outside the timed loops).
+// recorder stands between an instance and the store and records the
+// store requests of each call; canned, it also keeps each answer from its
+// first request and serves it from memory after.
 type recorder struct {
-	mu   sync.Mutex
-	reqs []*http.Request
-	srv  *http.Server
-	url  string
+	url     string
+	mu      sync.Mutex
+	reqs    []*http.Request
+	answers map[string][]byte // canned answers by request URI; nil: proxied
 }
 
-func newRecorder(b *testing.B, target string) *recorder {
+func newRecorder(b *testing.B, target string, canned bool) *recorder {
 	u, _ := url.Parse(target)
 	rec := &recorder{}
+	if canned {
+		rec.answers = map[string][]byte{}
+	}
 	proxy := httputil.NewSingleHostReverseProxy(u)
-	rec.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.URL.RequestURI()
 		rec.mu.Lock()
 		rec.reqs = append(rec.reqs, r.Clone(context.Background()))
+		body, ok := rec.answers[key]
 		rec.mu.Unlock()
-		proxy.ServeHTTP(w, r)
+		if rec.answers == nil {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		if !ok {
+			resp, err := http.Get(target + key)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			body, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				http.Error(w, fmt.Sprintf("%d %v %s", resp.StatusCode, err, body), http.StatusBadGateway)
+				return
+			}
+			rec.mu.Lock()
+			rec.answers[key] = body
+			rec.mu.Unlock()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
 	})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	go func() { _ = rec.srv.Serve(ln) }()
-	b.Cleanup(func() { rec.srv.Close() })
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { srv.Close() })
 	rec.url = "http://" + ln.Addr().String()
 	return rec
+}
+
+// requests calls path through in (whose store is rec) and returns the
+// store requests the call sent.
+func (rec *recorder) requests(b *testing.B, in *instance, name, path string) []*http.Request {
+	rec.mu.Lock()
+	rec.reqs = nil
+	rec.mu.Unlock()
+	if status, body := in.call(b, "Editor", path); status != 200 {
+		b.Fatalf("%s: %d %s", name, status, body)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.reqs
 }
 
 // raw sends the recorded requests to the store, in order, reading every
@@ -265,17 +306,10 @@ func benchCases(b *testing.B, app *instance) []benchCase {
 func BenchmarkResources(b *testing.B) {
 	base := benchStore(b)
 	app := newInstance(b, base, map[string]any{"queryTimeout": "2m"})
-	rec := newRecorder(b, base)
+	rec := newRecorder(b, base, false)
 	recording := newInstance(b, rec.url, map[string]any{"queryTimeout": "2m"})
-	cases := benchCases(b, app)
-	for _, c := range cases {
-		rec.mu.Lock()
-		rec.reqs = nil
-		rec.mu.Unlock()
-		if status, body := recording.call(b, "Editor", c.path); status != 200 {
-			b.Fatalf("%s: %d %s", c.name, status, body)
-		}
-		reqs := rec.reqs
+	for _, c := range benchCases(b, app) {
+		reqs := rec.requests(b, recording, c.name, c.path)
 		// Each iteration times the resource through CallResource, then the
 		// same store queries sent directly: interleaved pairs, so that the
 		// other load of a shared machine hits both alike. The medians are
@@ -332,16 +366,10 @@ func BenchmarkResources(b *testing.B) {
 //	go test ./grafana-app/pkg/plugin -run '^$' -bench BackendWork -benchtime 1001x
 func BenchmarkBackendWork(b *testing.B) {
 	base := benchStore(b)
-	canned := newCanned(b, base)
+	canned := newRecorder(b, base, true)
 	app := newInstance(b, canned.url, map[string]any{"queryTimeout": "2m"})
 	for _, c := range benchCases(b, newInstance(b, base, map[string]any{"queryTimeout": "2m"})) {
-		canned.mu.Lock()
-		canned.reqs = nil
-		canned.mu.Unlock()
-		if status, body := app.call(b, "Editor", c.path); status != 200 {
-			b.Fatalf("%s: %d %s", c.name, status, body)
-		}
-		reqs := canned.reqs
+		reqs := canned.requests(b, app, c.name, c.path)
 		b.Run(c.name, func(b *testing.B) {
 			var backend, direct []time.Duration
 			for b.Loop() {
@@ -360,49 +388,4 @@ func BenchmarkBackendWork(b *testing.B) {
 			b.ReportMetric(float64(bm-dm)/1000, "work-us")
 		})
 	}
-}
-
-// canned answers each request as the store first did, from memory.
-type canned struct {
-	url     string
-	mu      sync.Mutex
-	reqs    []*http.Request
-	answers map[string][]byte
-}
-
-func newCanned(b *testing.B, target string) *canned {
-	c := &canned{answers: map[string][]byte{}}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := r.URL.RequestURI()
-		c.mu.Lock()
-		c.reqs = append(c.reqs, r.Clone(context.Background()))
-		body, ok := c.answers[key]
-		c.mu.Unlock()
-		if !ok {
-			resp, err := http.Get(target + key)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadGateway)
-				return
-			}
-			body, err = io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil || resp.StatusCode != http.StatusOK {
-				http.Error(w, fmt.Sprintf("%d %v %s", resp.StatusCode, err, body), http.StatusBadGateway)
-				return
-			}
-			c.mu.Lock()
-			c.answers[key] = body
-			c.mu.Unlock()
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(body)
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() { srv.Close() })
-	c.url = "http://" + ln.Addr().String()
-	return c
 }
