@@ -220,17 +220,33 @@ func (a *API) containerIDs(ctx context.Context, alerts []alertEntry) (map[string
 	var terms filter.Filter
 	var lo, hi int64 = math.MaxInt64, math.MinInt64
 	seen := map[string]bool{}
+	// The alerts' namespaces narrow the query to their streams when every
+	// alert to resolve names one (syscall alerts do).
+	namespaces, everyNamespace := map[string]bool{}, true
 	for i := range alerts {
-		p := alerts[i].a.ContainerPrefix()
-		if p == "" || len(p) == 64 || seen[p] {
+		a := &alerts[i].a
+		p := a.ContainerPrefix()
+		if p == "" || len(p) == 64 {
 			continue
 		}
-		seen[p] = true
-		terms.Terms = append(terms.Terms, filter.Term{Field: "container_id", Op: filter.Re, Value: p + ".*", Offset: -1})
-		lo, hi = min(lo, alerts[i].a.Time), max(hi, alerts[i].a.Time)
+		if a.Namespace == "" {
+			everyNamespace = false
+		} else if !namespaces[a.Namespace] {
+			namespaces[a.Namespace] = true
+		}
+		lo, hi = min(lo, a.Time), max(hi, a.Time)
+		if !seen[p] {
+			seen[p] = true
+			terms.Terms = append(terms.Terms, filter.Term{Field: "container_id", Op: filter.Re, Value: p + ".*", Offset: -1})
+		}
 	}
 	if len(terms.Terms) == 0 {
 		return nil, nil
+	}
+	if everyNamespace {
+		for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
+			terms.Terms = append(terms.Terms, filter.Term{Field: "namespace", Op: filter.Eq, Value: ns, Offset: -1})
+		}
 	}
 	from, to := PolicyWindow.Range(time.Unix(0, lo), time.Unix(0, hi))
 	req, err := logql.Groups(logql.Scope{Filter: terms}, []string{"container_id"}, from, to)

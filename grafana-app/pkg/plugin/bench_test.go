@@ -178,7 +178,7 @@ type recorder struct {
 	answers map[string][]byte // canned answers by request URI; nil: proxied
 }
 
-func newRecorder(b *testing.B, target string, canned bool) *recorder {
+func newRecorder(tb testing.TB, target string, canned bool) *recorder {
 	u, _ := url.Parse(target)
 	rec := &recorder{}
 	if canned {
@@ -216,22 +216,22 @@ func newRecorder(b *testing.B, target string, canned bool) *recorder {
 	})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() { srv.Close() })
+	tb.Cleanup(func() { srv.Close() })
 	rec.url = "http://" + ln.Addr().String()
 	return rec
 }
 
 // requests calls path through in (whose store is rec) and returns the
 // store requests the call sent.
-func (rec *recorder) requests(b *testing.B, in *instance, name, path string) []*http.Request {
+func (rec *recorder) requests(tb testing.TB, in *instance, name, path string) []*http.Request {
 	rec.mu.Lock()
 	rec.reqs = nil
 	rec.mu.Unlock()
-	if status, body := in.call(b, "Editor", path); status != 200 {
-		b.Fatalf("%s: %d %s", name, status, body)
+	if status, body := in.call(tb, "Editor", path); status != 200 {
+		tb.Fatalf("%s: %d %s", name, status, body)
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()

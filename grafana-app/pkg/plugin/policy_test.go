@@ -32,10 +32,22 @@ func TestPolicyEventsLinkToTheirActivity(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			base := datasetStore(t)
 			pushSidekick(t, base, "loki-"+format+".json")
-			in := newInstance(t, base, nil)
+			rec := newRecorder(t, base, false)
+			in := newInstance(t, rec.url, nil)
 			var ans api.PolicyEventsAnswer
 			body := in.get(t, q("/policy-events", "from", at1000, "to", at1600), &ans)
 			golden(t, "policy-events-"+format, body)
+			// The short container ids are looked up in the alerts'
+			// namespaces only (every alert with one names its namespace).
+			var lookups []string
+			for _, r := range rec.reqs {
+				if lq := r.URL.Query().Get("query"); strings.Contains(lq, "container_id=~") {
+					lookups = append(lookups, lq)
+				}
+			}
+			if len(lookups) != 1 || !strings.Contains(lookups[0], `namespace="shop"}`) {
+				t.Errorf("container id lookups %q, want one within namespace shop", lookups)
+			}
 			if len(ans.Events) != len(wants) || ans.Next != "" {
 				t.Fatalf("%d events (next %q), want %d", len(ans.Events), ans.Next, len(wants))
 			}
