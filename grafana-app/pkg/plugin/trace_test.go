@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/activityaudit/activityaudit/grafana-app/pkg/api"
@@ -101,4 +102,36 @@ func TestTraceOfTheFixtureSession(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Answers are built from pooled records and buffers: requests at the same
+// time must not see each other's. Each answer, under concurrent load,
+// equals the one given alone.
+func TestConcurrentAnswersAreTheirOwn(t *testing.T) {
+	in := newInstance(t, datasetStore(t), nil)
+	paths := []string{
+		q("/trace/"+fixtureSession, "from", at1000, "to", at1020),
+		q("/who", "session", fixtureSession, "from", "1795687510000", "to", at1020),
+		q("/events", "from", at1000, "to", at1020, "limit", "7"),
+		q("/events", "from", at1000, "to", at1020, "filter", `source="net"`),
+		q("/policy-events", "from", at1000, "to", at1020),
+	}
+	alone := make([]string, len(paths))
+	for i, p := range paths {
+		alone[i] = string(in.get(t, p, nil))
+	}
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			for n := range 30 {
+				i := (g + n) % len(paths)
+				status, body := in.call(t, "Editor", paths[i])
+				if status != 200 || string(body) != alone[i] {
+					t.Errorf("%s under load: %d\n%s\nwant\n%s", paths[i], status, body, alone[i])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
