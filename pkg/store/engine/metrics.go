@@ -116,14 +116,29 @@ func newAccumulator(g stepGrid, rng int64, bytes, dense bool) *accumulator {
 func (a *accumulator) slot(key string, labels func() stream.Labels) int {
 	i, ok := a.keys[key]
 	if !ok {
-		i = len(a.labels)
-		a.keys[strings.Clone(key)] = i
-		a.labels = append(a.labels, labels())
-		if a.dense {
-			a.vals = append(a.vals, make([]float64, a.g.n))
-		} else {
-			a.pts = append(a.pts, nil)
-		}
+		i = a.insert(strings.Clone(key), labels)
+	}
+	return i
+}
+
+// slotBytes is slot for a key in a reused buffer: looking it up does not
+// allocate; only a new series' key is copied.
+func (a *accumulator) slotBytes(key []byte, labels func() stream.Labels) int {
+	i, ok := a.keys[string(key)]
+	if !ok {
+		i = a.insert(string(key), labels)
+	}
+	return i
+}
+
+func (a *accumulator) insert(key string, labels func() stream.Labels) int {
+	i := len(a.labels)
+	a.keys[key] = i
+	a.labels = append(a.labels, labels())
+	if a.dense {
+		a.vals = append(a.vals, make([]float64, a.g.n))
+	} else {
+		a.pts = append(a.pts, nil)
 	}
 	return i
 }
@@ -341,7 +356,7 @@ func (e *Engine) fromScan(ctx context.Context, q *syntax.LogExpr, streams map[ui
 			defer wg.Done()
 			pl := newPipeline(q.Stages)
 			var l entryLabels
-			var kb strings.Builder
+			var kb []byte // the series key, reused from entry to entry
 			errs[i] = e.db.Scan(ctx, part, func(h storage.Hit) bool {
 				sl, ok := streams[h.Stream]
 				if !ok {
@@ -351,23 +366,22 @@ func (e *Engine) fromScan(ctx context.Context, q *syntax.LogExpr, streams map[ui
 				if !pl.run(h.Line, &l) {
 					return true
 				}
-				kb.Reset()
+				kb = kb[:0]
 				var slot int
 				if by != nil {
 					// Only the grouping labels matter: no need to build the full set.
 					for _, name := range sortedBy {
 						if v, _ := l.get(name); v != "" {
-							kb.WriteString(name)
-							kb.WriteByte(0)
-							kb.WriteString(v)
-							kb.WriteByte(0)
+							kb = appendKeyLabel(kb, name, v)
 						}
 					}
-					slot = acc.slot(kb.String(), func() stream.Labels { return cloneLabels(projectFrom(&l, sortedBy)) })
+					slot = acc.slotBytes(kb, func() stream.Labels { return cloneLabels(projectFrom(&l, sortedBy)) })
 				} else {
 					ls := l.all()
-					writeKey(&kb, ls)
-					slot = acc.slot(kb.String(), func() stream.Labels { return cloneLabels(ls) })
+					for _, lb := range ls {
+						kb = appendKeyLabel(kb, lb.Name, lb.Value)
+					}
+					slot = acc.slotBytes(kb, func() stream.Labels { return cloneLabels(ls) })
 				}
 				acc.add(slot, h.Time, uint32(len(h.Line)))
 				return len(acc.labels) <= e.MaxSeries
@@ -386,13 +400,11 @@ func (e *Engine) fromScan(ctx context.Context, q *syntax.LogExpr, streams map[ui
 	return accs[0], nil
 }
 
-func writeKey(b *strings.Builder, ls stream.Labels) {
-	for _, l := range ls {
-		b.WriteString(l.Name)
-		b.WriteByte(0)
-		b.WriteString(l.Value)
-		b.WriteByte(0)
-	}
+// appendKeyLabel appends a label to a series key: name and value, each
+// followed by a zero byte.
+func appendKeyLabel(b []byte, name, value string) []byte {
+	b = append(append(b, name...), 0)
+	return append(append(b, value...), 0)
 }
 
 // project keeps the labels named in by (empty values dropped, as in Prometheus).
