@@ -38,11 +38,12 @@ func (a *API) events(ctx context.Context, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	got, release, err := a.store.logs(ctx, req)
+	q := &requestStore{store: a.store}
+	defer q.release() // the answer is written out below
+	got, err := q.logs(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	defer release() // the answer is written out below
 	fresh := got[:0]
 	for _, e := range got {
 		if !cur.skip(e.rec.Time, e.id) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/activityaudit/activityaudit/grafana-app/pkg/policy"
 	"github.com/activityaudit/activityaudit/pkg/filter"
 	"github.com/activityaudit/activityaudit/pkg/link"
@@ -122,20 +124,14 @@ func (a *API) alerts(ctx context.Context, from, to time.Time, limit int, cur *cu
 	if err != nil {
 		return nil, upstream(err)
 	}
-	labels := make([][]loki.Label, len(logs.Entries))
-	lines := make([]string, len(logs.Entries))
-	for i := range logs.Entries {
-		labels[i] = sortedLabels(logs.Entries[i].Stream)
-		lines[i] = logs.Entries[i].Line()
-	}
-	ids := hashAll(len(logs.Entries), func(b []byte, i int) []byte {
-		return alertIdentity(b, logs.Entries[i].Time, labels[i], lines[i])
-	})
 	alerts := make([]alertEntry, 0, len(logs.Entries))
+	var identity []byte
 	for i := range logs.Entries {
 		e := &logs.Entries[i]
-		if !cur.skip(e.Time, ids[i]) {
-			alerts = append(alerts, alertEntry{ids[i], policy.Read(labels[i], e.Time, lines[i])})
+		labels, line := sortedLabels(e.Stream), e.Line()
+		identity = alertIdentity(identity[:0], e.Time, labels, line)
+		if id := xxhash.Sum64(identity); !cur.skip(e.Time, id) {
+			alerts = append(alerts, alertEntry{id, policy.Read(labels, e.Time, line)})
 		}
 	}
 	return alerts, nil

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/activityaudit/activityaudit/pkg/logql"
 	"github.com/activityaudit/activityaudit/pkg/loki"
 	"github.com/activityaudit/activityaudit/pkg/record"
@@ -42,14 +40,12 @@ type entry struct {
 }
 
 // logs runs a log query (kind Range) and returns its records in the
-// query's direction, ties by id, each with its id and its JSON object. The
-// records and objects come from pools: call release once done with them.
-func (s store) logs(ctx context.Context, req logql.Request) (_ []entry, release func(), _ error) {
-	pooled := recordPool.Get().(*[]record.Record)
-	recs, err := s.decodeInto(ctx, req, false, *pooled)
+// query's direction, ties by id, each with its id and its JSON object,
+// held until release.
+func (s *requestStore) logs(ctx context.Context, req logql.Request) ([]entry, error) {
+	recs, err := s.decode(ctx, req, false)
 	if err != nil {
-		recordPool.Put(pooled)
-		return nil, nil, err
+		return nil, err
 	}
 	out := make([]entry, len(recs))
 	ends := make([]int, len(recs))
@@ -58,28 +54,22 @@ func (s store) logs(ctx context.Context, req logql.Request) (_ []entry, release 
 		objs, out[i].id = appendRecord(objs, &recs[i])
 		ends[i] = len(objs)
 	}
+	s.objs = append(s.objs, objs)
 	start := 0
 	for i := range recs {
 		out[i].rec, out[i].obj = &recs[i], objs[start:ends[i]:ends[i]]
 		start = ends[i]
 	}
-	release = func() {
-		releaseAnswer(objs)
-		if cap(recs) <= maxPooledRecords {
-			*pooled = recs
-			recordPool.Put(pooled)
-		}
-	}
 	// Entries are sorted, not records: records are large to move.
 	sortByTime(out, func(e *entry) (int64, uint64) { return e.rec.Time, e.id }, req.Direction == logql.Forward)
-	return out, release, nil
+	return out, nil
 }
 
 // recordSizeHint is about the size of a record's JSON object.
 const recordSizeHint = 512
 
-// Record slices of the events answers are reused (no clearing of a large
-// allocation each time), up to a page's worth.
+// Record slices of answers are reused (no clearing of a large allocation
+// each time), up to a page's worth.
 const maxPooledRecords = MaxLimit + 64
 
 var recordPool = sync.Pool{New: func() any { return new([]record.Record) }}
@@ -118,40 +108,45 @@ func (s store) decodeInto(ctx context.Context, req logql.Request, sorted bool, d
 	return recs, nil
 }
 
-// requestStore is store for one request: the records it decodes come from
-// recordPool, and go back to it with release, once the answer is written.
+// requestStore is store for one request: the records it decodes and the
+// record objects it writes come from pools, and go back to them with
+// release, once the answer is written.
 type requestStore struct {
 	store
-	held []*[]record.Record
+	records []*[]record.Record
+	objs    [][]byte
 }
 
-// Records makes requestStore a trace.Querier, as store.
-func (s *requestStore) Records(ctx context.Context, req logql.Request) ([]record.Record, error) {
+// decode is decodeInto a pooled record slice, held until release.
+func (s *requestStore) decode(ctx context.Context, req logql.Request, sorted bool) ([]record.Record, error) {
 	pooled := recordPool.Get().(*[]record.Record)
-	recs, err := s.decodeInto(ctx, req, true, *pooled)
+	recs, err := s.decodeInto(ctx, req, sorted, *pooled)
 	if err != nil {
 		recordPool.Put(pooled)
 		return nil, err
 	}
 	*pooled = recs
-	s.held = append(s.held, pooled)
+	s.records = append(s.records, pooled)
 	return recs, nil
 }
 
-// release gives the records back: nothing may use them after.
+// Records makes requestStore a trace.Querier: the records in the query's
+// direction, ties in Loki's order (as record.FromStreams orders them).
+func (s *requestStore) Records(ctx context.Context, req logql.Request) ([]record.Record, error) {
+	return s.decode(ctx, req, true)
+}
+
+// release gives the records and objects back: nothing may use them after.
 func (s *requestStore) release() {
-	for _, p := range s.held {
+	for _, p := range s.records {
 		if cap(*p) <= maxPooledRecords {
 			recordPool.Put(p)
 		}
 	}
-	s.held = nil
-}
-
-// Records makes store a trace.Querier: the records in the query's
-// direction, ties in Loki's order (as record.FromStreams orders them).
-func (s store) Records(ctx context.Context, req logql.Request) ([]record.Record, error) {
-	return s.decodeInto(ctx, req, true, nil)
+	for _, b := range s.objs {
+		releaseAnswer(b)
+	}
+	s.records, s.objs = nil, nil
 }
 
 // permute puts items[order[i]] at i, in place, moving each item once
@@ -197,18 +192,6 @@ func (s store) matrix(ctx context.Context, req logql.Request) ([]loki.Series, er
 		return nil, upstream(fmt.Errorf("query loki: got a %s result, want a matrix", t))
 	}
 	return resp.Data.Matrix, nil
-}
-
-// hashAll returns the xxHash64 of n byte strings, the i-th appended to a
-// scratch buffer by item.
-func hashAll(n int, item func(b []byte, i int) []byte) []uint64 {
-	hs := make([]uint64, n)
-	buf := make([]byte, 0, 4096)
-	for i := range hs {
-		buf = item(buf[:0], i)
-		hs[i] = xxhash.Sum64(buf)
-	}
-	return hs
 }
 
 // sortByTime orders items by time, oldest first when forward, else newest
