@@ -193,21 +193,8 @@ func appendInnerEscape(buf []byte, q string, k int) ([]byte, int, bool) {
 
 // hexRune reads the four hex digits at k in q; surrogates are refused.
 func hexRune(q string, k int) (rune, bool) {
-	if len(q)-k < 4 || !isHex(q[k]) || !isHex(q[k+1]) || !isHex(q[k+2]) || !isHex(q[k+3]) {
-		return 0, false
-	}
-	r := rune(hexVal(q[k])<<12 | hexVal(q[k+1])<<8 | hexVal(q[k+2])<<4 | hexVal(q[k+3]))
-	return r, !utf16.IsSurrogate(r)
-}
-
-func hexVal(c byte) int {
-	switch {
-	case c <= '9':
-		return int(c - '0')
-	case c >= 'a':
-		return int(c - 'a' + 10)
-	}
-	return int(c - 'A' + 10)
+	r, ok := Hex4(q[k:])
+	return r, ok && !utf16.IsSurrogate(r)
 }
 
 // quotedValue reads the value at i: a string, a number or a literal.

@@ -170,15 +170,17 @@ func (s *fastScanner) unescape(j int) (int, bool) {
 	case 't':
 		s.arena.WriteByte('\t')
 	case 'u':
-		r := hex4(s.s[j+2:])
-		if r < 0 {
+		r, ok := jsonscan.Hex4(s.s[j+2:])
+		if !ok {
 			return 0, false
 		}
 		n := 6
 		if utf16.IsSurrogate(r) {
 			r2 := rune(-1)
 			if j+n+1 < len(s.s) && s.s[j+n] == '\\' && s.s[j+n+1] == 'u' {
-				r2 = hex4(s.s[j+n+2:])
+				if lo, ok := jsonscan.Hex4(s.s[j+n+2:]); ok {
+					r2 = lo
+				}
 			}
 			if pair := utf16.DecodeRune(r, r2); pair != utf8.RuneError {
 				r = pair
@@ -193,29 +195,6 @@ func (s *fastScanner) unescape(j int) (int, bool) {
 		return 0, false
 	}
 	return 2, true
-}
-
-// hex4 decodes the four hex digits at the start of b, or returns -1.
-func hex4(b string) rune {
-	if len(b) < 4 {
-		return -1
-	}
-	var r rune
-	for i := range 4 {
-		c := b[i]
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r*16 + rune(c)
-	}
-	return r
 }
 
 // number reads a JSON number token (grammar checked, not converted).
