@@ -1,10 +1,8 @@
 package record
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -17,14 +15,7 @@ import (
 // through loki.Client.QueryLogs and DecodeLogEntry, and through QueryRange
 // and Decode: the records must be the same, in the same order.
 func TestDecodeLogEntryEveryRecordedAnswer(t *testing.T) {
-	raw, err := os.ReadFile("../../testdata/loki/cases.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []lokiCase
-	if err := json.Unmarshal(raw, &cases); err != nil {
-		t.Fatal(err)
-	}
+	cases := readLokiCases(t)
 	var body []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
 	defer srv.Close()

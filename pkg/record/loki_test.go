@@ -22,8 +22,8 @@ type lokiCase struct {
 	} `json:"response"`
 }
 
-// streamCases decodes every streams answer recorded from the real Loki.
-func streamCases(t *testing.T) map[string][]Record {
+// readLokiCases reads the answers recorded from the real Loki.
+func readLokiCases(t *testing.T) []lokiCase {
 	t.Helper()
 	raw, err := os.ReadFile("../../testdata/loki/cases.json")
 	if err != nil {
@@ -33,8 +33,14 @@ func streamCases(t *testing.T) map[string][]Record {
 	if err := json.Unmarshal(raw, &cases); err != nil {
 		t.Fatal(err)
 	}
+	return cases
+}
+
+// streamCases decodes every streams answer recorded from the real Loki.
+func streamCases(t *testing.T) map[string][]Record {
+	t.Helper()
 	out := map[string][]Record{}
-	for _, c := range cases {
+	for _, c := range readLokiCases(t) {
 		if c.Response.Status != 200 || c.Request.Path != "/loki/api/v1/query_range" {
 			continue
 		}
