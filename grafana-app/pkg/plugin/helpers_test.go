@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/activityaudit/activityaudit/grafana-app/pkg/access"
@@ -210,4 +213,74 @@ func q(path string, kv ...string) string {
 		return path
 	}
 	return path + "?" + v.Encode()
+}
+
+// recorder stands between an instance and the store and records the
+// store requests of each call; canned, it also keeps each answer from its
+// first request and serves it from memory after.
+type recorder struct {
+	url     string
+	mu      sync.Mutex
+	reqs    []*http.Request
+	answers map[string][]byte // canned answers by request URI; nil: proxied
+}
+
+func newRecorder(tb testing.TB, target string, canned bool) *recorder {
+	u, _ := url.Parse(target)
+	rec := &recorder{}
+	if canned {
+		rec.answers = map[string][]byte{}
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.URL.RequestURI()
+		rec.mu.Lock()
+		rec.reqs = append(rec.reqs, r.Clone(context.Background()))
+		body, ok := rec.answers[key]
+		rec.mu.Unlock()
+		if rec.answers == nil {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		if !ok {
+			resp, err := http.Get(target + key)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			body, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				http.Error(w, fmt.Sprintf("%d %v %s", resp.StatusCode, err, body), http.StatusBadGateway)
+				return
+			}
+			rec.mu.Lock()
+			rec.answers[key] = body
+			rec.mu.Unlock()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	tb.Cleanup(func() { srv.Close() })
+	rec.url = "http://" + ln.Addr().String()
+	return rec
+}
+
+// requests calls path through in (whose store is rec) and returns the
+// store requests the call sent.
+func (rec *recorder) requests(tb testing.TB, in *instance, name, path string) []*http.Request {
+	rec.mu.Lock()
+	rec.reqs = nil
+	rec.mu.Unlock()
+	if status, body := in.call(tb, "Editor", path); status != 200 {
+		tb.Fatalf("%s: %d %s", name, status, body)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.reqs
 }
