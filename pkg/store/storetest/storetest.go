@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/activityaudit/activityaudit/pkg/record"
@@ -145,8 +146,11 @@ func ReadPushJSON(t testing.TB, body []byte) []Entry {
 			if err := json.Unmarshal(v[1], &line); err != nil {
 				t.Fatal(err)
 			}
+			// Numbers as written (4294967295, not 4.294967295e+09).
+			dec := json.NewDecoder(strings.NewReader(line))
+			dec.UseNumber()
 			var fields map[string]any
-			if err := json.Unmarshal([]byte(line), &fields); err != nil {
+			if err := dec.Decode(&fields); err != nil {
 				t.Fatal(err)
 			}
 			e := Entry{Time: n, Labels: s.Stream, Metadata: map[string]string{}, Body: map[string]string{}}
