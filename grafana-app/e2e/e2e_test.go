@@ -99,14 +99,6 @@ func pushFile(t *testing.T, base, path string) {
 	storetest.PushJSON(t, base, b)
 }
 
-// pushSidekick sends the push bodies Falcosidekick sent (its Loki output, recorded).
-func pushSidekick(t *testing.T, base, path string) {
-	t.Helper()
-	for _, body := range storetest.SidekickBodies(t, path) {
-		storetest.PushJSON(t, base, body)
-	}
-}
-
 // TestServe serves the seeded harness for a person to look at, until the
 // test times out or is interrupted:
 //
@@ -128,7 +120,7 @@ func startHarness(t *testing.T, addr string) string {
 	t.Helper()
 	lokiURL := storetest.Start(t, nil)
 	pushFile(t, lokiURL, datasetPath)
-	pushSidekick(t, lokiURL, filepath.Join(sidekickDir, "loki-json.json"))
+	storetest.PushSidekick(t, lokiURL, filepath.Join(sidekickDir, "loki-json.json"))
 
 	jsonData, err := json.Marshal(map[string]string{"lokiUrl": lokiURL})
 	if err != nil {

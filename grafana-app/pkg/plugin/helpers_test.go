@@ -143,9 +143,7 @@ func pushFile(t testing.TB, base, path string) {
 // (loki-text.json or loki-json.json).
 func pushSidekick(t testing.TB, base, file string) {
 	t.Helper()
-	for _, body := range storetest.SidekickBodies(t, filepath.Join(sidekickDir, file)) {
-		storetest.PushJSON(t, base, body)
-	}
+	storetest.PushSidekick(t, base, filepath.Join(sidekickDir, file))
 }
 
 // stoppableStore runs the embedded store until stop is called.

@@ -188,3 +188,12 @@ func SidekickBodies(t testing.TB, path string) []json.RawMessage {
 	}
 	return rec.Bodies
 }
+
+// PushSidekick pushes what a recording of Falcosidekick's Loki output
+// holds (SidekickBodies) to the store at base, in the order it was sent.
+func PushSidekick(t testing.TB, base, path string) {
+	t.Helper()
+	for _, body := range SidekickBodies(t, path) {
+		PushJSON(t, base, body)
+	}
+}
